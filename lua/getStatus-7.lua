@@ -1,0 +1,47 @@
+--[[ getStatus: a session's state, position and estimate. With touch = '1'
+the call also counts as a heartbeat (a visitor polling is present).
+
+KEYS[1] cfg    queue configuration hash
+KEYS[2] stats  queue counters hash
+KEYS[3] wait   waiting line
+KEYS[4] pre    pre-queue
+KEYS[5] rec    session records hash
+KEYS[6] ctr    counters sorted set
+KEYS[7] ev     event stream (written only when the pre-queue draw is due)
+ARGV[1] now    ms
+ARGV[2] sid    session id
+ARGV[3] touch  '1' to record a heartbeat
+
+Returns {0, sid, view...} (see includes/view.lua), or {code}:
+E_QUEUE_NOT_FOUND, E_SESSION_NOT_FOUND.
+]]
+local cfgKey, statsKey, waitKey, preKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local recKey, ctrKey, evKey = KEYS[5], KEYS[6], KEYS[7]
+local now, sid, touch = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
+
+--- @include "codes"
+--- @include "hash"
+--- @include "record"
+--- @include "shuffle"
+--- @include "view"
+
+local cfg = loadHash(cfgKey)
+if cfg == nil then
+  return {E_QUEUE_NOT_FOUND}
+end
+local k = {cfg = cfgKey, wait = waitKey, pre = preKey, rec = recKey,
+  ev = evKey, ctr = ctrKey}
+if shuffleDue(cfg, now) then
+  shufflePrequeue(k, cfg, now)
+end
+
+local r = decodeRecord(redis.call('HGET', recKey, sid))
+if r == nil then
+  return {E_SESSION_NOT_FOUND}
+end
+if touch and isLive(r) then
+  r.seen = now
+  redis.call('HSET', recKey, sid, encodeRecord(r))
+end
+local stats = loadHash(statsKey) or {}
+return {0, sid, unpack(sessionView(k, cfg, stats, sid, r, now))}
