@@ -27,7 +27,7 @@ from core.errors import (
     TenantMismatch,
     error_for,
 )
-from core.keys import QueueKeys
+from core.keys import QueueKeys, registry_key
 from core.model import (
     LIVE_STATES,
     STATE_NAMES,
@@ -116,6 +116,7 @@ class QueueEngine:
             *fairness.new_seed(),
             *fields,
         )
+        await self._register(queue_id)
         logger.info(
             "queue configured queue=%s mode=%s created=%d",
             queue_id,
@@ -123,6 +124,12 @@ class QueueEngine:
             reply[1],
         )
         return bool(reply[1])
+
+    async def _register(self, queue_id: str) -> None:
+        try:
+            await self._client.sadd(registry_key(self._prefix), queue_id)
+        except redis_errors.RedisError as exc:
+            raise StoreError(str(exc)) from exc
 
     async def update(self, queue_id: str, changes: QueueChanges) -> None:
         """Changes some settings of an existing queue, live."""
@@ -264,17 +271,21 @@ class QueueEngine:
 
     # Waiting rooms
 
-    async def release(self, queue_id: str, *, budget: int = 1000) -> ReleaseResult:
-        """One release tick (the ticker calls it every 250 ms to 1 s)."""
+    async def release(
+        self, queue_id: str, *, budget: int = 1000, token: int | None = None
+    ) -> ReleaseResult:
+        """One release tick (the ticker calls it every 250 ms to 1 s, with
+        the fencing token of its lease)."""
         k = self.keys(queue_id)
         if not 1 <= budget <= MAX_BUDGET:
             raise InvalidInput(f"budget must be 1-{MAX_BUDGET}", "budget")
         reply = await self._run(
             "releaseVisitors",
             queue_id,
-            [k.cfg, k.stats, k.wait, k.pre, k.active, k.rec, k.ev],
+            [k.cfg, k.stats, k.wait, k.pre, k.active, k.rec, k.ev, k.fence],
             self._now(),
             budget,
+            "" if token is None else token,
         )
         result = ReleaseResult(
             admitted=tuple(reply[6:]),
@@ -292,6 +303,23 @@ class QueueEngine:
                 result.ended,
             )
         return result
+
+    async def acquire_leader(self, queue_id: str, owner: str, ttl_ms: int) -> int:
+        """Takes or renews the ticker lease of a queue: the fencing token
+        to release with, or 0 when another ticker holds the lease."""
+        k = self.keys(queue_id)
+        reply = await self._run(
+            "acquireLeader", queue_id, [k.leader, k.fence], owner, ttl_ms
+        )
+        return int(reply[1])
+
+    async def queue_ids(self) -> set[str]:
+        """Every queue configured on this Redis."""
+        try:
+            members = await self._client.smembers(registry_key(self._prefix))
+        except redis_errors.RedisError as exc:
+            raise StoreError(str(exc)) from exc
+        return {str(m) for m in members}
 
     async def shuffle_prequeue(self, queue_id: str) -> Shuffle:
         """Runs the pre-queue draw (due at the event start)."""

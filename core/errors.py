@@ -17,7 +17,8 @@ Every failure the engine raises derives from ``VQError``::
     │   ├── WrongMode
     │   ├── ModeImmutable
     │   ├── ShuffleNotDue
-    │   └── ReorderNoRoom
+    │   ├── ReorderNoRoom
+    │   └── StaleLeader
     └── StoreError            Redis failed or is out of reach
 """
 
@@ -41,6 +42,7 @@ class Code(IntEnum):
     MODE_IMMUTABLE = -10
     SHUFFLE_NOT_DUE = -11
     REORDER_NO_ROOM = -12
+    STALE_LEADER = -13
 
 
 class VQError(Exception):
@@ -121,6 +123,10 @@ class ReorderNoRoom(QueueError):
     code = Code.REORDER_NO_ROOM
 
 
+class StaleLeader(QueueError):
+    code = Code.STALE_LEADER
+
+
 _BY_CODE: dict[int, type[QueueError]] = {
     cls.code: cls for cls in QueueError.__subclasses__()
 }
@@ -138,6 +144,7 @@ _MESSAGES: dict[Code, str] = {
     Code.MODE_IMMUTABLE: "the mode of a queue cannot change",
     Code.SHUFFLE_NOT_DUE: "the pre-queue draw is not due",
     Code.REORDER_NO_ROOM: "no room left at that place; move a neighbour first",
+    Code.STALE_LEADER: "a newer ticker leads this queue; this one was deposed",
 }
 
 

@@ -23,6 +23,9 @@ class QueueKeys:
     meta: str  # hash: session id -> metadata JSON
     ctr: str  # sorted set: counter name -> last activity ms
     ev: str  # stream: one event per state change; notice channel
+    site: str  # string: the waiting room's presentation (edge), JSON
+    leader: str  # string: owner of the release ticker lease
+    fence: str  # string: fencing token, bumped at each new ticker lease
 
     @classmethod
     def of(cls, prefix: str, queue_id: str) -> QueueKeys:
@@ -38,4 +41,13 @@ class QueueKeys:
             meta=base + "meta",
             ctr=base + "ctr",
             ev=base + "ev",
+            site=base + "site",
+            leader=base + "leader",
+            fence=base + "fence",
         )
+
+
+def registry_key(prefix: str) -> str:
+    """The set of every queue id: workers find new queues here, not by
+    scanning keys. It has no hash tag; no script touches it."""
+    return f"{prefix}:queues"

@@ -12,3 +12,4 @@ local E_WRONG_MODE = -9
 local E_MODE_IMMUTABLE = -10
 local E_SHUFFLE_NOT_DUE = -11
 local E_REORDER_NO_ROOM = -12
+local E_STALE_LEADER = -13

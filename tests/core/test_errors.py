@@ -108,6 +108,7 @@ async def _reach(code: Code, e: QueueEngine, q: str, clock: Clock) -> None:
         Code.MODE_IMMUTABLE: lambda: e.configure(q, room(mode="service")),
         Code.SHUFFLE_NOT_DUE: lambda: e.shuffle_prequeue(q),
         Code.REORDER_NO_ROOM: lambda: _exhaust_gap(e, q),
+        Code.STALE_LEADER: lambda: e.release(q, token=99),
     }
     await scenarios[code]()
 

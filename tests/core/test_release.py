@@ -7,7 +7,7 @@ import pytest
 from core import errors
 from core.engine import QueueEngine
 from core.model import QueueChanges, QueueConfig
-from tests.core.conftest import Clock
+from tests.core.conftest import Clock, raw
 
 
 def room(**overrides: object) -> QueueConfig:
@@ -210,3 +210,32 @@ async def test_estimate_uses_rate_and_active_limit(
     assert last.estimate is not None
     assert last.estimate.p50_s == 100  # 10th at 0.1/s (10 per 100 s)
     assert last.estimate.p90_s > last.estimate.p50_s
+
+
+async def test_deposed_ticker_is_refused(
+    engine: QueueEngine, queue_id: str, clock: Clock
+) -> None:
+    """Only the current lease's fencing token can release."""
+    await engine.configure(queue_id, room(release_rate=600))
+    await fill(engine, queue_id, 10)
+    first = await engine.acquire_leader(queue_id, "ticker-a", 1000)
+    assert first > 0
+    await engine.release(queue_id, token=first)
+    assert await engine.acquire_leader(queue_id, "ticker-b", 1000) == 0
+    assert await engine.acquire_leader(queue_id, "ticker-a", 1000) == first
+
+    await raw(engine).delete(engine.keys(queue_id).leader)  # lease lapsed
+    second = await engine.acquire_leader(queue_id, "ticker-b", 1000)
+    assert second == first + 1
+    clock.advance(1)
+    with pytest.raises(errors.StaleLeader):
+        await engine.release(queue_id, token=first)
+    assert len((await engine.release(queue_id, token=second)).admitted) > 0
+
+
+async def test_configured_queues_are_registered(
+    engine: QueueEngine, queue_id: str
+) -> None:
+    """Workers find every configured queue in the registry."""
+    await engine.configure(queue_id, room())
+    assert queue_id in await engine.queue_ids()

@@ -3,6 +3,8 @@ their duration, then admits min(what the token bucket allows, free active
 slots, waiting) visitors, highest priority first, then arrival order.
 Visitors not seen within the heartbeat grace are marked expired on the way
 and consume no admission. Nothing is admitted unless the queue is open.
+A ticker passes the fencing token of its lease (acquireLeader): a deposed
+leader's late call is refused, so two tickers never release twice.
 
 KEYS[1] cfg    queue configuration hash
 KEYS[2] stats  queue counters hash
@@ -11,15 +13,18 @@ KEYS[4] pre    pre-queue
 KEYS[5] active active sessions, sorted set by expiry ms
 KEYS[6] rec    session records hash
 KEYS[7] ev     event stream
+KEYS[8] fence  fencing token of the ticker lease
 ARGV[1] now    ms
 ARGV[2] budget at most this many sessions are ended, expired or admitted
+ARGV[3] token  the caller's fencing token, or '' when not a ticker
 
 Returns {0, admitted, expired, ended, waiting, active, sid...} (the sids
-admitted), or {code}: E_QUEUE_NOT_FOUND, E_WRONG_MODE (a service line).
+admitted), or {code}: E_QUEUE_NOT_FOUND, E_WRONG_MODE (a service line),
+E_STALE_LEADER (the token is not the current one).
 ]]
 local cfgKey, statsKey, waitKey, preKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local activeKey, recKey, evKey = KEYS[5], KEYS[6], KEYS[7]
-local now, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+local activeKey, recKey, evKey, fenceKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local now, budget, token = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 
 --- @include "codes"
 --- @include "hash"
@@ -31,6 +36,9 @@ local now, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
 --- @include "bucket"
 --- @include "outflow"
 
+if token ~= '' and redis.call('GET', fenceKey) ~= token then
+  return {E_STALE_LEADER}
+end
 local cfg = loadHash(cfgKey)
 if cfg == nil then
   return {E_QUEUE_NOT_FOUND}
