@@ -57,10 +57,12 @@ local due = redis.call('ZRANGEBYSCORE', activeKey, '-inf', now,
   'LIMIT', 0, budget)
 for _, sid in ipairs(due) do
   local r = decodeRecord(redis.call('HGET', recKey, sid))
-  recordDuration(statsKey, stats, now - tonumber(r.at))
+  local duration = now - tonumber(r.at)
+  recordDuration(statsKey, stats, duration)
   r.state, r.at, r.score = 's', now, ''
   redis.call('HSET', recKey, sid, encodeRecord(r))
-  emit(evKey, now, 'served', sid, {'reason', 'timeout'})
+  emit(evKey, now, 'served', sid, {'reason', 'timeout', 'duration', duration,
+    'counter', ''})
 end
 if #due > 0 then
   redis.call('ZREM', activeKey, unpack(due))
