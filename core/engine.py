@@ -23,6 +23,7 @@ from core import fairness, ids, localtime
 from core.errors import (
     InvalidInput,
     InvalidTransition,
+    QueueError,
     StoreError,
     TenantMismatch,
     error_for,
@@ -127,7 +128,7 @@ class QueueEngine:
 
     async def _register(self, queue_id: str) -> None:
         try:
-            await self._client.sadd(registry_key(self._prefix), queue_id)
+            await self._client.sadd(registry_key(self._prefix), queue_id)  # type: ignore[misc]
         except redis_errors.RedisError as exc:
             raise StoreError(str(exc)) from exc
 
@@ -177,7 +178,7 @@ class QueueEngine:
 
     async def _hgetall(self, queue_id: str, key: str) -> dict[str, str]:
         try:
-            raw = cast(dict[str, str], await self._client.hgetall(key))
+            raw = cast(dict[str, str], await self._client.hgetall(key))  # type: ignore[misc]
         except redis_errors.RedisError as exc:
             raise StoreError(str(exc)) from exc
         if not raw:
@@ -225,6 +226,26 @@ class QueueEngine:
             "1" if clamp else "0",
         )
         return JoinResult(session=_view(queue_id, reply[1:]), created=reply[0] == 1)
+
+    async def join_many(
+        self, queue_id: str, visitor_keys: Sequence[str], *, priority: int = 0
+    ) -> list[JoinResult | QueueError]:
+        """Joins many visitors in one pipeline (imports, kiosks going back
+        online, load tests); each answer or refusal in the keys' order."""
+        k = self.keys(queue_id)
+        keys = [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev]
+        sha, args = self._scripts.sha("joinQueue"), [str(self._now())]
+        flags = [str(priority), "", "", "0"]
+        try:
+            await self._scripts.load("joinQueue")
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key in visitor_keys:
+                    sid = ids.session_id(self._secret, queue_id, key)
+                    pipe.evalsha(sha, len(keys), *keys, *args, sid, *flags)
+                replies = await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise StoreError(f"joinQueue failed: {exc}") from exc
+        return [_join_result(queue_id, reply) for reply in replies]
 
     async def status(
         self, queue_id: str, session_id: str, *, touch: bool = False
@@ -316,7 +337,7 @@ class QueueEngine:
     async def queue_ids(self) -> set[str]:
         """Every queue configured on this Redis."""
         try:
-            members = await self._client.smembers(registry_key(self._prefix))
+            members = await self._client.smembers(registry_key(self._prefix))  # type: ignore[misc]
         except redis_errors.RedisError as exc:
             raise StoreError(str(exc)) from exc
         return {str(m) for m in members}
@@ -475,7 +496,7 @@ class QueueEngine:
         target_sid = ids.session_id(
             self._secret, to_queue, f"transfer:{queue_id}:{sid}"
         )
-        meta = cast(str | None, await self._client.hget(source.meta, sid))
+        meta = cast(str | None, await self._client.hget(source.meta, sid))  # type: ignore[misc]
         joined = await self._join(
             target,
             to_queue,
@@ -514,7 +535,7 @@ class QueueEngine:
         tenants = set()
         for queue_id in queue_ids:
             k = self.keys(queue_id)
-            tenant = await self._client.hget(k.cfg, "tenant_id")
+            tenant = await self._client.hget(k.cfg, "tenant_id")  # type: ignore[misc]
             if tenant is None:
                 raise error_for(-1, queue_id)
             tenants.add(tenant)
@@ -639,3 +660,9 @@ def _view(queue_id: str, reply: list[Any]) -> SessionView:
         changed_ms=int(at),
         queue_state=queue_state,
     )
+
+
+def _join_result(queue_id: str, reply: list[Any]) -> JoinResult | QueueError:
+    if reply[0] < 0:
+        return error_for(reply[0], queue_id)
+    return JoinResult(session=_view(queue_id, reply[1:]), created=reply[0] == 1)

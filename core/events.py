@@ -6,10 +6,10 @@ Every entry has ``type``, ``sid`` (empty for queue-level events) and ``at``
 =================  ==========================================================
 created            changes: JSON object of the configuration fields set
 configured         changes: JSON object of the fields that changed
-joined             state (w line, p pre-queue), prio, ticket, score (wait
-                   score; empty in the pre-queue), pos, p50, p90 (quoted
-                   estimate, -1 unknown), meta (JSON or empty), from
-                   ('queue:sid' for a transfer in, else empty)
+joined             prio, ticket, score (wait score; empty for a pre-queue
+                   entrant, placed later by a queued event), p50, p90
+                   (quoted estimate, -1 unknown), meta (JSON or empty),
+                   from ('queue:sid' for a transfer in, else empty)
 queued             score: a pre-queue entrant placed in the line by the draw
 prequeue_shuffled  count, seed (revealed), seed_hash
 released           expires (ms): admitted to the protected site
@@ -37,7 +37,7 @@ SESSION_STATE: Final[dict[str, str | None]] = {
     "created": None,
     "configured": None,
     "prequeue_shuffled": None,
-    "joined": None,  # waiting or prequeue, from the `state` field
+    "joined": None,  # waiting, or prequeue when its score is empty
     "queued": "waiting",
     "released": "active",
     "called": "active",

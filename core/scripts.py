@@ -10,13 +10,14 @@ script. Scripts run by SHA; redis-py reloads one that the server forgot
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
@@ -75,18 +76,37 @@ def read_all() -> dict[str, ScriptSource]:
 
 
 class Scripts:
-    """The scripts registered on one client, called by name."""
+    """The scripts of lua/ for one client, called by name and run by SHA.
+
+    A server that does not know a script (NOSCRIPT: restarted, or its cache
+    flushed) gets it loaded, and the call is made again.
+    """
 
     def __init__(self, client: Redis) -> None:
+        self._client = client
         self._sources = read_all()
-        self._scripts = {
-            name: client.register_script(source.text)
+        self._shas = {
+            name: hashlib.sha1(source.text.encode()).hexdigest()  # noqa: S324
             for name, source in self._sources.items()
         }
 
+    def sha(self, name: str) -> str:
+        """The SHA1 a script runs under."""
+        return self._shas[name]
+
+    async def load(self, name: str) -> str:
+        """Makes sure the server knows script ``name`` (before a pipeline)."""
+        sha: str = await self._client.script_load(self._sources[name].text)
+        return sha
+
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Runs script ``name``; the KEYS count is checked against its file."""
-        if len(keys) != self._sources[name].num_keys:
+        num_keys = self._sources[name].num_keys
+        if len(keys) != num_keys:
             raise ScriptSourceError(f"{name}: {len(keys)} keys given")
-        script: AsyncScript = self._scripts[name]
-        return await script(keys, args)
+        command = ("EVALSHA", self._shas[name], num_keys, *keys, *args)
+        try:
+            return await self._client.execute_command(*command)  # type: ignore[no-untyped-call]
+        except NoScriptError:
+            await self.load(name)
+            return await self._client.execute_command(*command)  # type: ignore[no-untyped-call]

@@ -40,7 +40,7 @@ if cfg == nil then
 elseif cfg.mode ~= 'service' then
   return {E_WRONG_MODE}
 end
-local stats = loadHash(statsKey) or {}
+local stats = loadEstimateStats(statsKey)
 local k = {cfg = cfgKey, stats = statsKey, wait = waitKey, pre = preKey,
   rec = recKey, ev = evKey, ctr = ctrKey}
 if shuffleDue(cfg, now) then

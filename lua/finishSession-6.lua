@@ -42,7 +42,7 @@ end
 
 local duration = now - tonumber(r.at)
 if outcome == 'served' then
-  local stats = loadHash(statsKey) or {}
+  local stats = loadEstimateStats(statsKey)
   recordDuration(statsKey, stats, duration)
   r.state = 's'
 else

@@ -23,6 +23,7 @@ local now, sid, touch = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
 --- @include "hash"
 --- @include "record"
 --- @include "shuffle"
+--- @include "outflow"
 --- @include "view"
 
 local cfg = loadHash(cfgKey)
@@ -43,5 +44,5 @@ if touch and isLive(r) then
   r.seen = now
   redis.call('HSET', recKey, sid, encodeRecord(r))
 end
-local stats = loadHash(statsKey) or {}
+local stats = loadEstimateStats(statsKey)
 return {0, sid, unpack(sessionView(k, cfg, stats, sid, r, now))}

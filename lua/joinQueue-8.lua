@@ -42,7 +42,7 @@ local cfg = loadHash(cfgKey)
 if cfg == nil then
   return {E_QUEUE_NOT_FOUND}
 end
-local stats = loadHash(statsKey) or {}
+local stats = loadEstimateStats(statsKey)
 local k = {cfg = cfgKey, wait = waitKey, pre = preKey, rec = recKey,
   ev = evKey, ctr = ctrKey}
 if shuffleDue(cfg, now) then
@@ -79,18 +79,19 @@ if maxWaiting > 0 and size >= maxWaiting then
   return {E_QUEUE_FULL}
 end
 
--- Arrival number and ticket (the daily counter restarts with the date).
+-- Arrival number (also the count of joins) and ticket: one counter field
+-- per local day, yesterday's dropped when today's first ticket is issued.
 local seq = redis.call('HINCRBY', statsKey, 'seq', 1)
-local day = tostring(localDay(cfg, now))
-if stats.ticket_day ~= day then
-  redis.call('HSET', statsKey, 'ticket_day', day, 'ticket_n', 0)
+local day = localDay(cfg, now)
+local ticketN = redis.call('HINCRBY', statsKey, 'tk:' .. day, 1)
+if ticketN == 1 then
+  redis.call('HDEL', statsKey, 'tk:' .. (day - 1))
 end
-local ticketN = redis.call('HINCRBY', statsKey, 'ticket_n', 1)
 local ticket = string.format('%s-%03d', cfg.ticket_prefix or 'A', ticketN)
 local ord = seq * ORD_GAP
 
 -- Into the pre-queue (scored by the draw) or the line.
-local r = {prio = prio, ticket = ticket, joined = now, at = now}
+local r = {prio = prio, ticket = ticket, joined = now}
 local score = ''
 if pre then
   r.state, r.score = 'p', ord
@@ -105,14 +106,16 @@ view[7], view[8] = view[5], view[6]
 redis.call('HSET', recKey, sid, encodeRecord(r))
 if meta ~= '' then
   redis.call('HSET', metaKey, sid, meta)
-else
+elseif existing then
   redis.call('HDEL', metaKey, sid)
 end
 
-redis.call('HINCRBY', statsKey, 'joined', 1)
 emit(evKey, now, 'joined', sid, {
-  'state', r.state, 'prio', prio, 'ticket', ticket, 'score', score,
-  'pos', view[4], 'p50', view[5], 'p90', view[6], 'meta', meta,
-  'from', from})
-notify(evKey, {t = 'joined', w = size + 1})
+  'prio', prio, 'ticket', ticket, 'score', score, 'p50', view[5],
+  'p90', view[6], 'meta', meta, 'from', from})
+-- Joins land at the back and move nobody; a waiting room's surge would
+-- flood subscribers, so only service lines (kiosk displays) hear of them.
+if cfg.mode == 'service' then
+  notify(evKey, {t = 'joined', w = size + 1})
+end
 return {1, sid, unpack(view)}

@@ -41,6 +41,7 @@ local reply = {
   redis.call('ZCOUNT', ctrKey, now - COUNTER_WINDOW_MS, '+inf'),
   outflow and tostring(outflow * 60) or '', stats.svc_mean or '', p50, p90,
 }
+stats.joined = stats.seq -- every join takes the next arrival number
 for _, name in ipairs(TOTALS) do
   reply[#reply + 1] = name
   reply[#reply + 1] = num(stats, name, 0)

@@ -18,6 +18,7 @@ import pytest_asyncio
 import redis
 import redis.asyncio as aioredis
 
+from core.store import connect
 from deploy.embedded import EmbeddedPostgres, EmbeddedRedis, ServerUrls
 from deploy.settings import Settings
 
@@ -103,7 +104,7 @@ async def database_url(_session_postgres_url: str) -> AsyncIterator[str]:
 @pytest_asyncio.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client of this session's Redis that decodes replies to str."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = connect(redis_url)
     yield client
     await client.aclose()
 

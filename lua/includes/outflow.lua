@@ -46,3 +46,11 @@ local function recordDuration(statsKey, stats, ms)
   redis.call('HSET', statsKey, 'svc_mean', tostring(mean))
   stats.svc_mean = mean
 end
+
+-- loadEstimateStats(statsKey): the stats fields estimates read, as a table.
+local function loadEstimateStats(statsKey)
+  local v = redis.call('HMGET', statsKey, 'svc_mean', 'out_level', 'out_ms',
+    'out_first')
+  return {svc_mean = v[1] or nil, out_level = v[2] or nil,
+    out_ms = v[3] or nil, out_first = v[4] or nil}
+end

@@ -11,7 +11,7 @@
 --   seen     last heartbeat, ms; empty means "same as joined"
 --   p50 p90  estimate quoted at join, seconds (-1 = none)
 --   counter  counter that called the session (service lines)
---   at       time of the last transition, ms
+--   at       time of the last transition, ms; empty means "same as joined"
 -- One string per session keeps a million waiting visitors within budget.
 local RECORD_FIELDS = {
   'state', 'prio', 'score', 'ticket', 'joined', 'seen', 'p50', 'p90',
@@ -54,4 +54,9 @@ local function lastSeen(r)
     return seen
   end
   return tonumber(r.joined) or 0
+end
+
+-- lastChange(r): the time of the session's last transition, ms.
+local function lastChange(r)
+  return tonumber(r.at) or tonumber(r.joined) or 0
 end

@@ -18,6 +18,6 @@ local function sessionView(k, cfg, stats, sid, r, now)
   return {
     r.state, r.ticket, tonumber(r.prio), position, p50, p90,
     tonumber(r.p50) or -1, tonumber(r.p90) or -1, fmt(r.joined),
-    r.counter or '', fmt(r.at), effectiveState(cfg, now),
+    r.counter or '', fmt(lastChange(r)), effectiveState(cfg, now),
   }
 end

