@@ -39,6 +39,7 @@ from core.model import (
     QueueConfig,
     QueueCounters,
     ReleaseResult,
+    RestoredSession,
     SessionView,
     Shuffle,
     from_fields,
@@ -51,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 MAX_METADATA_BYTES = 1024
 MAX_BUDGET = 5000
+RESTORE_BATCH = 500
+_STATE_LETTERS = {"waiting": "w", "prequeue": "p", "active": "a"}
 _metadata_encoder = msgspec.json.Encoder()
 Metadata = dict[str, str | int | float | bool | None]
 
@@ -542,6 +545,32 @@ class QueueEngine:
         if len(tenants) > 1:
             raise TenantMismatch("the queues belong to different tenants", "to_queue")
 
+    # Recovery
+
+    async def restore(
+        self,
+        queue_id: str,
+        sessions: Sequence[RestoredSession],
+        *,
+        seq: int,
+        tickets_today: int,
+    ) -> int:
+        """Puts live sessions back after Redis lost them (configure the
+        queue first); ``seq`` and ``tickets_today`` keep the counters from
+        going back. Returns the number restored."""
+        k = self.keys(queue_id)
+        keys = [k.cfg, k.stats, k.wait, k.pre, k.active, k.rec]
+        restored = 0
+        for start in range(0, max(len(sessions), 1), RESTORE_BATCH):
+            batch = sessions[start : start + RESTORE_BATCH]
+            args = [self._now(), seq, tickets_today]
+            for session in batch:
+                args += _restore_args(session)
+            reply = await self._run("restoreSessions", queue_id, keys, *args)
+            restored += int(reply[1])
+        logger.info("queue restored queue=%s sessions=%d", queue_id, restored)
+        return restored
+
     # Counters and events
 
     async def counters(self, queue_id: str) -> QueueCounters:
@@ -623,6 +652,23 @@ def _meta(metadata: Metadata | None) -> str:
     if len(encoded) > MAX_METADATA_BYTES:
         raise InvalidInput(f"metadata over {MAX_METADATA_BYTES} bytes", "metadata")
     return encoded.decode()
+
+
+def _restore_args(session: RestoredSession) -> list[Any]:
+    quoted = session.quoted or Estimate(p50_s=-1, p90_s=-1)
+    return [
+        ids.check_session_id(session.session_id),
+        _STATE_LETTERS[session.state],
+        session.priority,
+        session.score,
+        session.ticket,
+        session.joined_ms,
+        quoted.p50_s,
+        quoted.p90_s,
+        session.counter or "",
+        session.changed_ms or "",
+        "" if session.active_score is None else session.active_score,
+    ]
 
 
 def _estimate(p50: int, p90: int) -> Estimate | None:

@@ -252,3 +252,18 @@ class Shuffle(Struct, frozen=True, kw_only=True):
 
     count: int
     seed: str
+
+
+class RestoredSession(Struct, frozen=True, kw_only=True):
+    """A live session as the durable record has it, to put back in Redis."""
+
+    session_id: str
+    state: Literal["waiting", "prequeue", "active"]
+    priority: int
+    score: int  # waiting: wait score; prequeue: arrival order; active: old
+    ticket: str
+    joined_ms: int
+    quoted: Estimate | None = None
+    counter: str | None = None
+    changed_ms: int | None = None
+    active_score: int | None = None  # active: expiry (rooms) or call time
