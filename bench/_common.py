@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from core.store import connect
 from deploy._utils import redact_url
 from deploy.embedded import EmbeddedRedis
 from deploy.settings import Settings
@@ -109,8 +110,9 @@ def redis_server() -> Iterator[str]:
 @asynccontextmanager
 async def redis_client(url: str, prefix: str) -> AsyncIterator[Redis]:
     """A client that decodes replies; every key under ``prefix`` is deleted
-    when the block ends, even on error."""
-    client = Redis.from_url(url, decode_responses=True)
+    when the block ends, even on error. It is the client every process of
+    the queue uses (core.store.connect), so ZADD and the engine share it."""
+    client = connect(url)
     try:
         yield client
     finally:

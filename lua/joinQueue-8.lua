@@ -36,78 +36,100 @@ local meta, from, clamp = ARGV[4], ARGV[5], ARGV[6] == '1'
 --- @include "emit"
 --- @include "phase"
 --- @include "shuffle"
+--- @include "outflow"
 --- @include "view"
 
 local cfg = loadHash(cfgKey)
 if cfg == nil then
   return {E_QUEUE_NOT_FOUND}
 end
-local stats = loadEstimateStats(statsKey)
+local stats = loadStats(statsKey, {'svc_mean', 'out_level', 'out_ms',
+  'out_first', 'seq', 'tk_day', 'tk_base'})
 local k = {cfg = cfgKey, wait = waitKey, pre = preKey, rec = recKey,
   ev = evKey, ctr = ctrKey}
 if shuffleDue(cfg, now) then
   shufflePrequeue(k, cfg, now)
 end
 
--- A session that still holds a place is returned as it is.
-local existing = decodeRecord(redis.call('HGET', recKey, sid))
-if existing and isLive(existing) then
-  local view = sessionView(k, cfg, stats, sid, existing, now)
-  return {0, sid, unpack(view)}
+-- liveSession(): the reply for a session id that still holds a place (an
+-- idempotent re-join), or nil. Looked up only when it matters: on a
+-- refusal, or when the record turns out to exist.
+local function liveSession()
+  local r = decodeRecord(redis.call('HGET', recKey, sid))
+  if r and isLive(r) then
+    return {0, sid, unpack(sessionView(k, cfg, stats, sid, r, now))}
+  end
+  return nil
 end
 
 -- Admission rules.
 local state = effectiveState(cfg, now)
 local pre = inPrequeue(cfg, now)
-if state == 'closed' then
-  return {E_QUEUE_CLOSED}
-elseif cfg.joins_paused == '1' then
-  return {E_JOINS_PAUSED}
-elseif beforePrequeue(cfg, now) or (state == 'scheduled' and not pre) then
-  return {E_NOT_OPEN_YET}
-end
 local levels = num(cfg, 'levels', 1)
 if clamp and prio >= levels then
   prio = levels - 1
 end
-if prio < 0 or prio >= levels then
-  return {E_UNKNOWN_PRIORITY}
-end
 local maxWaiting = num(cfg, 'max_waiting', 0)
-local size = redis.call('ZCARD', waitKey) + redis.call('ZCARD', preKey)
-if maxWaiting > 0 and size >= maxWaiting then
-  return {E_QUEUE_FULL}
+local refusal
+if state == 'closed' then
+  refusal = E_QUEUE_CLOSED
+elseif cfg.joins_paused == '1' then
+  refusal = E_JOINS_PAUSED
+elseif beforePrequeue(cfg, now) or (state == 'scheduled' and not pre) then
+  refusal = E_NOT_OPEN_YET
+elseif prio < 0 or prio >= levels then
+  refusal = E_UNKNOWN_PRIORITY
+elseif maxWaiting > 0 and redis.call('ZCARD', waitKey)
+    + redis.call('ZCARD', preKey) >= maxWaiting then
+  refusal = E_QUEUE_FULL
+end
+if refusal then
+  return liveSession() or {refusal}
 end
 
--- Arrival number (also the count of joins) and ticket: one counter field
--- per local day, yesterday's dropped when today's first ticket is issued.
-local seq = redis.call('HINCRBY', statsKey, 'seq', 1)
-local day = localDay(cfg, now)
-local ticketN = redis.call('HINCRBY', statsKey, 'tk:' .. day, 1)
-if ticketN == 1 then
-  redis.call('HDEL', statsKey, 'tk:' .. (day - 1))
+-- Arrival number (also the count of joins) and ticket: the ticket counts
+-- the arrivals since the queue's local day began (tk_base).
+local seq = num(stats, 'seq', 0) + 1
+local day = tostring(localDay(cfg, now))
+local base = num(stats, 'tk_base', 0)
+if stats.tk_day ~= day then
+  base = seq - 1
 end
-local ticket = string.format('%s-%03d', cfg.ticket_prefix or 'A', ticketN)
+local ticket = string.format('%s-%03d', cfg.ticket_prefix or 'A', seq - base)
 local ord = seq * ORD_GAP
 
--- Into the pre-queue (scored by the draw) or the line.
-local r = {prio = prio, ticket = ticket, joined = now}
-local score = ''
+-- Place and estimate first, so that one write stores the whole record.
+local r = {prio = prio, ticket = ticket, joined = ARGV[1]}
+local score, position = '', -1
 if pre then
   r.state, r.score = 'p', ord
-  redis.call('ZADD', preKey, prequeueScore(cfg.seed, sid), sid)
 else
   r.state, score = 'w', fmt(waitScore(prio, ord))
-  redis.call('ZADD', waitKey, score, sid)
+  position = redis.call('ZCOUNT', waitKey, '-inf', '(' .. score) + 1
 end
-local view = sessionView(k, cfg, stats, sid, r, now)
+local view = sessionView(k, cfg, stats, sid, r, now, position)
 r.p50, r.p90 = view[5], view[6]
 view[7], view[8] = view[5], view[6]
-redis.call('HSET', recKey, sid, encodeRecord(r))
+
+-- A record already there is a re-join: returned while it holds a place,
+-- replaced (with its old metadata dropped) once its visit ended.
+if redis.call('HSETNX', recKey, sid, encodeRecord(r)) == 0 then
+  local live = liveSession()
+  if live then
+    return live
+  end
+  redis.call('HSET', recKey, sid, encodeRecord(r))
+  redis.call('HDEL', metaKey, sid)
+end
+if pre then
+  redis.call('ZADD', preKey, prequeueScore(cfg.seed, sid), sid)
+else
+  redis.call('ZADD', waitKey, score, sid)
+end
+redis.call('HSET', statsKey, 'seq', fmt(seq), 'tk_day', day,
+  'tk_base', fmt(base))
 if meta ~= '' then
   redis.call('HSET', metaKey, sid, meta)
-elseif existing then
-  redis.call('HDEL', metaKey, sid)
 end
 
 emit(evKey, now, 'joined', sid, {
@@ -116,6 +138,6 @@ emit(evKey, now, 'joined', sid, {
 -- Joins land at the back and move nobody; a waiting room's surge would
 -- flood subscribers, so only service lines (kiosk displays) hear of them.
 if cfg.mode == 'service' then
-  notify(evKey, {t = 'joined', w = size + 1})
+  notify(evKey, {t = 'joined', w = redis.call('ZCARD', waitKey)})
 end
 return {1, sid, unpack(view)}

@@ -35,11 +35,18 @@ if cfg == nil then
   return {E_QUEUE_NOT_FOUND}
 end
 
--- Counters only move forward.
-local day = 'tk:' .. localDay(cfg, now)
-local known = redis.call('HMGET', statsKey, 'seq', day)
-redis.call('HSET', statsKey, 'seq', fmt(math.max(tonumber(known[1]) or 0, seq)),
-  day, fmt(math.max(tonumber(known[2]) or 0, ticketN)))
+-- Counters only move forward: the arrival number, and today's tickets
+-- (counted from tk_base, as joinQueue does).
+local day = tostring(localDay(cfg, now))
+local known = redis.call('HMGET', statsKey, 'seq', 'tk_day', 'tk_base')
+local knownSeq = tonumber(known[1]) or 0
+local today = 0
+if known[2] == day then
+  today = knownSeq - (tonumber(known[3]) or 0)
+end
+local nextSeq = math.max(knownSeq, seq)
+redis.call('HSET', statsKey, 'seq', fmt(nextSeq), 'tk_day', day,
+  'tk_base', fmt(nextSeq - math.max(today, ticketN)))
 
 local count = 0
 for i = 4, #ARGV, 11 do

@@ -47,10 +47,21 @@ local function recordDuration(statsKey, stats, ms)
   stats.svc_mean = mean
 end
 
--- loadEstimateStats(statsKey): the stats fields estimates read, as a table.
+-- The stats fields that estimates read.
+local ESTIMATE_STATS = {'svc_mean', 'out_level', 'out_ms', 'out_first'}
+
+-- loadStats(statsKey, names): the named stats fields as a table (absent
+-- fields are nil); one HMGET instead of the whole hash.
+local function loadStats(statsKey, names)
+  local values = redis.call('HMGET', statsKey, unpack(names))
+  local t = {}
+  for i, name in ipairs(names) do
+    t[name] = values[i] or nil
+  end
+  return t
+end
+
+-- loadEstimateStats(statsKey): the stats fields estimates read.
 local function loadEstimateStats(statsKey)
-  local v = redis.call('HMGET', statsKey, 'svc_mean', 'out_level', 'out_ms',
-    'out_first')
-  return {svc_mean = v[1] or nil, out_level = v[2] or nil,
-    out_ms = v[3] or nil, out_first = v[4] or nil}
+  return loadStats(statsKey, ESTIMATE_STATS)
 end

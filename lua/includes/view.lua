@@ -6,11 +6,12 @@
 -- session, as a flat array: state, ticket, prio, position (1 = next, 0 when
 -- active, -1 when not in line), p50, p90 (seconds, -1 = unknown), quoted
 -- p50, quoted p90, joined ms, counter, last transition ms, queue state.
--- k holds the keys wait and ctr.
-local function sessionView(k, cfg, stats, sid, r, now)
+-- k holds the keys wait and ctr. A caller that knows the position of a
+-- waiting session passes it as `known`, saving a lookup.
+local function sessionView(k, cfg, stats, sid, r, now, known)
   local position, p50, p90 = -1, -1, -1
   if r.state == 'w' then
-    position = redis.call('ZRANK', k.wait, sid) + 1
+    position = known or redis.call('ZRANK', k.wait, sid) + 1
     p50, p90 = estimate(cfg, stats, k.ctr, position, now)
   elseif r.state == 'a' then
     position, p50, p90 = 0, 0, 0
