@@ -27,6 +27,7 @@ class Suite:
 
 SUITES = {
     "core": Suite("bench.core", "engine costs: joins, releases, positions, memory"),
+    "flush": Suite("bench.flush", "streams into PostgreSQL: throughput and lag"),
 }
 
 

@@ -79,6 +79,11 @@ class QueueEngine:
         self.keys = lru_cache(maxsize=65536)(self._keys)
 
     @property
+    def prefix(self) -> str:
+        """The prefix of every key of this engine."""
+        return self._prefix
+
+    @property
     def client(self) -> Redis:
         """The Redis client the engine runs its scripts on."""
         return self._client

@@ -125,6 +125,7 @@ _FIELDS = {
     "timezone": "timezone",
 }
 _TIMES = {"open_at", "close_at", "prequeue_start", "event_start"}
+_TEXTS = {"tenant_id", "mode", "state", "ticket_prefix", "timezone"}
 
 
 S = TypeVar("S", bound=Struct)
@@ -165,6 +166,32 @@ def to_fields(value: QueueConfig | QueueChanges) -> list[str]:
         if field is not UNSET:
             pairs += [_FIELDS[name], _encode(name, field)]
     return pairs
+
+
+def config_changes(raw: dict[str, str]) -> dict[str, Any]:
+    """The configuration fields of a ``configured`` event's changes, named
+    and typed as in QueueConfig's JSON (the durable copy follows live
+    changes with it); fields that are not configuration are left out."""
+    names = {field: name for name, field in _FIELDS.items()}
+    values: dict[str, Any] = {}
+    for field, text in raw.items():
+        name = names.get(field)
+        if name is None:
+            continue
+        if name in _TIMES:
+            ms = int(text)
+            values[name] = _iso(ms) if ms else None
+        elif name == "joins_paused":
+            values[name] = text == "1"
+        elif name in _TEXTS:
+            values[name] = text
+        else:
+            values[name] = int(text)
+    return values
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 def from_fields(raw: dict[str, str]) -> QueueConfig:

@@ -21,6 +21,13 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("VQ_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     ("VQ_EMBEDDED_REDIS_PORT", "16379", "embedded Redis port; 0: any"),
     ("VQ_EMBEDDED_POSTGRES_PORT", "15432", "embedded PostgreSQL port; 0: any"),
+    ("VQ_DATABASE_APP_PASSWORD", "unset", "password of role vq_app; unset: none"),
+    ("VQ_DATABASE_SYSTEM_PASSWORD", "unset", "password of vq_system; unset: none"),
+    ("VQ_EDGE_HOST", "127.0.0.1", "address the edge listens on"),
+    ("VQ_EDGE_PORT", "8000", "port the edge listens on; 0: any"),
+    ("VQ_EDGE_IP_LIMIT", "300/minute", "requests per client IP; 0: no limit"),
+    ("VQ_EDGE_SESSION_LIMIT", "120/minute", "requests per session; 0: no limit"),
+    ("VQ_EDGE_TRUST_PROXY", "0", "1: take the client IP from X-Forwarded-For"),
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -30,6 +37,8 @@ MIN_SECRET_LENGTH = 32
 
 # Braces and colons would collide with the hash tags of queue keys.
 KEY_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+# A rate limit in the notation of the `limits` library: "300/minute".
+RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(second|minute|hour|day)")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,13 @@ class Settings:
     log_level: str = "INFO"
     embedded_redis_port: int = 16379
     embedded_postgres_port: int = 15432
+    database_app_password: str | None = field(default=None, repr=False)
+    database_system_password: str | None = field(default=None, repr=False)
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 8000
+    edge_ip_limit: str = "300/minute"
+    edge_session_limit: str = "120/minute"
+    edge_trust_proxy: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -58,6 +74,13 @@ class Settings:
             log_level=env.choice("VQ_LOG_LEVEL", "INFO", LOG_LEVELS),
             embedded_redis_port=env.port("VQ_EMBEDDED_REDIS_PORT", 16379),
             embedded_postgres_port=env.port("VQ_EMBEDDED_POSTGRES_PORT", 15432),
+            database_app_password=env.get("VQ_DATABASE_APP_PASSWORD"),
+            database_system_password=env.get("VQ_DATABASE_SYSTEM_PASSWORD"),
+            edge_host=env.text("VQ_EDGE_HOST", "127.0.0.1"),
+            edge_port=env.port("VQ_EDGE_PORT", 8000),
+            edge_ip_limit=env.rate("VQ_EDGE_IP_LIMIT", "300/minute"),
+            edge_session_limit=env.rate("VQ_EDGE_SESSION_LIMIT", "120/minute"),
+            edge_trust_proxy=env.flag("VQ_EDGE_TRUST_PROXY"),
         )
 
 
@@ -101,6 +124,20 @@ class _Env:
             allowed = "letters, digits, '_', '.' and '-'"
             raise SettingsError(f"{name} may hold only {allowed}, got {value!r}")
         return value
+
+    def rate(self, name: str, default: str) -> str:
+        value = self.text(name, default).lower()
+        if value != "0" and not RATE_PATTERN.fullmatch(value):
+            raise SettingsError(
+                f"{name} must read like 300/minute (or 0 for none), got {value!r}"
+            )
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name, "0")
+        if value not in ("0", "1"):
+            raise SettingsError(f"{name} must be 0 or 1, got {value!r}")
+        return value == "1"
 
     def secret(self, name: str) -> str | None:
         value = self.get(name)

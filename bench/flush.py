@@ -1,0 +1,300 @@
+"""The flush suite: what moving events from Redis to PostgreSQL costs.
+
+flush_vs_copy    events/s the flusher moves from a full stream into
+                 PostgreSQL (event and session rows, acknowledged),
+                 against a raw COPY of the same rows into tables indexed
+                 like theirs, same run
+flush_lag_p99_s  time from a join to its session row in PostgreSQL, p99,
+                 with joins arriving at a steady rate and the flusher in a
+                 process of its own (``python -m workers.flusher``)
+
+PostgreSQL: VQ_DATABASE_URL when set, else an embedded one; each run makes
+a database of its own and drops it at the end. Redis: as the core suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bench._common import (
+    Result,
+    emit,
+    key_prefix,
+    parser,
+    percentile,
+    redis_client,
+    redis_server,
+)
+from core.engine import QueueEngine
+from core.model import QueueConfig
+from deploy._utils import redact_url
+from deploy.embedded import EmbeddedPostgres
+from deploy.settings import Settings
+from persistence.migrate import apply_migrations
+from persistence.pool import SYSTEM_ROLE, open_pool
+from workers.flusher import Flusher
+
+logger = logging.getLogger(__name__)
+
+NAMES = ("flush_vs_copy", "flush_lag_p99_s")
+ROOM = QueueConfig(tenant_id="bench", mode="waiting_room")
+# The baseline writes the rows the flush wrote, events and sessions, with
+# COPY into tables shaped and indexed like theirs.
+MAKE_COPY_TABLES = """
+CREATE TABLE bench_events (LIKE queue_events INCLUDING ALL);
+CREATE TABLE bench_sessions (LIKE user_sessions INCLUDING ALL);
+"""
+DROP_COPY_TABLES = "DROP TABLE IF EXISTS bench_events, bench_sessions"
+SELECT_EVENTS = "SELECT * FROM queue_events WHERE queue_id = $1"
+SELECT_SESSIONS = "SELECT * FROM user_sessions WHERE queue_id = $1"
+SESSION_LAGS = """
+SELECT extract(epoch FROM created_at - enqueued_at)::float8 AS lag
+FROM user_sessions WHERE queue_id = $1
+"""
+JOIN_TICK_S = 0.01
+DRAIN_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does."""
+
+    events: int  # in the stream flush_vs_copy drains
+    rate: int  # joins per second in flush_lag_p99_s
+    seconds: float  # how long those joins last
+
+
+FULL = Sizes(events=50_000, rate=5_000, seconds=20.0)
+QUICK = Sizes(events=2_000, rate=500, seconds=2.0)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Runs the suite with command line options ``argv``."""
+    description = (__doc__ or "").splitlines()[0]
+    options = parser("flush", NAMES, description).parse_args(argv)
+    names = [name for name in NAMES if not options.only or name in options.only]
+    sizes = QUICK if options.quick else FULL
+    with redis_server() as redis_url, postgres_server() as server_url:
+        asyncio.run(_run(redis_url, server_url, names, sizes))
+    return 0
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """VQ_DATABASE_URL when set, else an embedded PostgreSQL in a
+    temporary folder, stopped and removed on exit."""
+    url = Settings.from_env().database_url
+    if url is not None:
+        logger.info("postgres external url=%s", redact_url(url))
+        yield url
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="vq-bench-") as folder,
+        EmbeddedPostgres(Path(folder) / "postgres") as server,
+    ):
+        yield server.url
+
+
+@contextlib.asynccontextmanager
+async def bench_database(server_url: str) -> AsyncIterator[str]:
+    """A migrated database of this run alone, dropped at the end."""
+    name = f"vq_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        await asyncio.to_thread(apply_migrations, url)
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def _run(redis_url: str, server_url: str, names: list[str], sizes: Sizes) -> None:
+    started = time.monotonic()
+    prefix = key_prefix("flush")
+    async with (
+        redis_client(redis_url, prefix) as client,
+        bench_database(server_url) as database_url,
+    ):
+        engine = QueueEngine(client, secret=secrets.token_bytes(32), prefix=prefix)
+        pool = await open_pool(database_url, SYSTEM_ROLE, max_size=2)
+        try:
+            suite = FlushSuite(engine, pool, sizes)
+            suite.env = _flusher_env(redis_url, database_url, prefix)
+            for name in names:
+                emit(await suite.run(name))
+        finally:
+            await pool.close()
+    logger.info("suite done suite=flush elapsed=%.1fs", time.monotonic() - started)
+
+
+def _flusher_env(redis_url: str, database_url: str, prefix: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "VQ_REDIS_URL": redis_url,
+        "VQ_DATABASE_URL": database_url,
+        "VQ_KEY_PREFIX": prefix,
+        "VQ_SECRET": secrets.token_hex(32),
+        "VQ_LOG_LEVEL": "WARNING",
+    }
+
+
+class FlushSuite:
+    """The benchmarks of the suite, on one engine and one database."""
+
+    def __init__(self, engine: QueueEngine, pool: asyncpg.Pool, sizes: Sizes):
+        self._engine = engine
+        self._pool = pool
+        self._sizes = sizes
+        self.env: dict[str, str] = {}
+
+    async def run(self, name: str) -> Result:
+        """Runs the benchmark ``name``; returns its result."""
+        steps = {
+            "flush_vs_copy": self.flush_vs_copy,
+            "flush_lag_p99_s": self.flush_lag,
+        }
+        started = time.monotonic()
+        logger.info("bench started name=%s", name)
+        result = await steps[name]()
+        logger.info("bench done name=%s elapsed=%.1fs", name, _since(started))
+        return result
+
+    # flush_vs_copy
+
+    async def flush_vs_copy(self) -> Result:
+        queue_id = "copy" + secrets.token_hex(3)
+        await self._engine.configure(queue_id, ROOM)
+        await _fill(self._engine, queue_id, 0, self._sizes.events - 1)
+        flushed, flush_s = await self._drain()
+        copy_s = await self._copy(queue_id)
+        flush_rate, copy_rate = flushed / flush_s, flushed / copy_s
+        ratio = flush_rate / copy_rate
+        return Result(
+            name="flush_vs_copy",
+            value=round(flush_rate),
+            unit="events/s",
+            baseline=round(copy_rate),
+            ratio=round(ratio, 3),
+            target="ratio >= 0.5",
+            ok=ratio >= 0.5,
+            context={"events": flushed, "batch": 1000},
+        )
+
+    async def _drain(self) -> tuple[int, float]:
+        flusher = Flusher(self._engine, self._pool, consumer="bench", block_ms=10)
+        await flusher.refresh()
+        started = time.perf_counter()
+        total = 0
+        while count := await flusher.flush_once():
+            total += count
+        return total, time.perf_counter() - started
+
+    async def _copy(self, queue_id: str) -> float:
+        """Seconds a raw COPY of the queue's event and session rows takes."""
+        events = await self._pool.fetch(SELECT_EVENTS, queue_id)
+        sessions = await self._pool.fetch(SELECT_SESSIONS, queue_id)
+        admin = await asyncpg.connect(self.env["VQ_DATABASE_URL"])
+        try:
+            await admin.execute(MAKE_COPY_TABLES)
+            started = time.perf_counter()
+            for table, rows in (("bench_events", events), ("bench_sessions", sessions)):
+                await admin.copy_records_to_table(
+                    table, records=[tuple(r.values()) for r in rows]
+                )
+            return time.perf_counter() - started
+        finally:
+            await admin.execute(DROP_COPY_TABLES)
+            await admin.close()
+
+    # flush_lag_p99_s
+
+    async def flush_lag(self) -> Result:
+        queue_id = "lag" + secrets.token_hex(3)
+        await self._engine.configure(queue_id, ROOM)
+        with _flusher_process(self.env):
+            joined, elapsed = await _steady_joins(
+                self._engine, queue_id, self._sizes.rate, self._sizes.seconds
+            )
+            await self._until_stored(queue_id, joined)
+        lags = [r["lag"] for r in await self._pool.fetch(SESSION_LAGS, queue_id)]
+        p99 = percentile(lags, 99)
+        return Result(
+            name="flush_lag_p99_s",
+            value=round(p99, 3),
+            unit="s",
+            target="value <= 2",
+            ok=p99 <= 2.0,
+            context={
+                "joins": joined,
+                "joins_per_s": round(joined / elapsed),
+                "p50_s": round(percentile(lags, 50), 3),
+            },
+        )
+
+    async def _until_stored(self, queue_id: str, joined: int) -> None:
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        query = "SELECT count(*) FROM user_sessions WHERE queue_id = $1"
+        while await self._pool.fetchval(query, queue_id) < joined:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the flusher did not catch up")
+            await asyncio.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _flusher_process(env: dict[str, str]) -> Iterator[None]:
+    """The flusher in a process of its own, stopped at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workers.flusher", "--consumer", "bench-lag"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def _fill(engine: QueueEngine, queue_id: str, first: int, end: int) -> None:
+    """Visitors ``first`` to ``end - 1`` join, 50 at a time."""
+    for start in range(first, end, 50):
+        stop = min(start + 50, end)
+        await asyncio.gather(
+            *(engine.join(queue_id, visitor_key=f"v{n}") for n in range(start, stop))
+        )
+
+
+async def _steady_joins(
+    engine: QueueEngine, queue_id: str, rate: int, seconds: float
+) -> tuple[int, float]:
+    """Joins at ``rate`` per second for ``seconds``, one burst per tick;
+    returns the joins made and the time taken."""
+    per_tick = max(1, round(rate * JOIN_TICK_S))
+    started = time.perf_counter()
+    joined = 0
+    while (now := time.perf_counter() - started) < seconds:
+        due = min(round(now * rate) + per_tick, round(seconds * rate))
+        await _fill(engine, queue_id, joined, due)
+        joined = max(joined, due)
+        await asyncio.sleep(JOIN_TICK_S)
+    return joined, time.perf_counter() - started
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started

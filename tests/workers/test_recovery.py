@@ -1,0 +1,90 @@
+"""Rebuilding Redis from PostgreSQL after Redis lost the queues."""
+
+from __future__ import annotations
+
+import contextlib
+
+import asyncpg
+
+from core.engine import QueueEngine
+from core.errors import SessionNotFound
+from core.model import QueueConfig
+from persistence import queues
+from tests.core.conftest import Clock, line_of, raw
+from tests.persistence.conftest import app_pool, migrated_url, system_pool, tenant_id
+from workers.flusher import Flusher
+from workers.recovery import rebuild_if_lost, redis_lost
+
+__all__ = ["app_pool", "migrated_url", "system_pool", "tenant_id"]
+
+
+async def flush_all(engine: QueueEngine, pool: asyncpg.Pool) -> None:
+    flusher = Flusher(engine, pool, consumer="test", block_ms=10, refresh_s=0)
+    while await flusher.flush_once():
+        pass
+
+
+async def lose_redis(engine: QueueEngine) -> None:
+    """Every key of this engine gone, as when Redis restarts empty."""
+    keys = [key async for key in raw(engine).scan_iter(f"{engine.prefix}:*")]
+    await raw(engine).delete(*keys)
+
+
+async def live_states(
+    engine: QueueEngine, queue_id: str, sids: list[str]
+) -> dict[str, str]:
+    """The state of each session still holding a place (ended sessions are
+    history: PostgreSQL keeps them, the rebuild does not bring them back)."""
+    found = {}
+    for sid in sids:
+        with contextlib.suppress(SessionNotFound):
+            state = (await engine.status(queue_id, sid)).state
+            if state in ("waiting", "prequeue", "active"):
+                found[sid] = state
+    return found
+
+
+async def test_rebuild_gives_the_same_positions(
+    engine: QueueEngine,
+    clock: Clock,
+    app_pool: asyncpg.Pool,
+    system_pool: asyncpg.Pool,
+    queue_id: str,
+    tenant_id: str,
+) -> None:
+    """Redis emptied: the rebuild from PostgreSQL gives back the same line,
+    the same active sessions and ticket numbers that carry on."""
+    config = QueueConfig(
+        tenant_id=tenant_id, mode="waiting_room", release_rate=60, priority_levels=2
+    )
+    await system_pool.execute(
+        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
+    )
+    definition = queues.QueueDefinition(id=queue_id, name="sale", config=config)
+    await queues.save(app_pool, engine, definition)
+    joined = [
+        (await engine.join(queue_id, visitor_key=f"v{i}", priority=int(i % 5 == 0)))
+        for i in range(40)
+    ]
+    sids = [j.session.session_id for j in joined]
+    await engine.release(queue_id)
+    clock.advance(3)
+    await engine.release(queue_id)
+    await engine.reorder(queue_id, (await line_of(engine, queue_id))[9], 2)
+    await engine.leave(queue_id, (await line_of(engine, queue_id))[4])
+    before = (
+        await line_of(engine, queue_id),
+        await live_states(engine, queue_id, sids),
+    )
+    await flush_all(engine, system_pool)
+
+    await lose_redis(engine)
+    assert await redis_lost(engine, system_pool)
+    rebuilt = await rebuild_if_lost(engine, system_pool)
+
+    assert rebuilt is not None and rebuilt.sessions == 39
+    after = (await line_of(engine, queue_id), await live_states(engine, queue_id, sids))
+    assert after == before
+    newcomer = await engine.join(queue_id, visitor_key="after")
+    assert newcomer.session.ticket == "A-041"
+    assert await rebuild_if_lost(engine, system_pool) is None  # nothing lost now
