@@ -24,58 +24,66 @@ from persistence.pool import Connection
 
 Patch = dict[str, Any]
 
-# A null in a patch keeps the column as it is.
-UPDATE_LIVE = """
+# The columns a patch may set, with their SQL types. A batch travels as one
+# text array per column (binary, no JSON to parse) and is cast in SQL.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("status", "text"),
+    ("priority", "smallint"),
+    ("position", "integer"),
+    ("ticket", "text"),
+    ("score", "double precision"),
+    ("counter", "text"),
+    ("quoted_p50_s", "integer"),
+    ("quoted_p90_s", "integer"),
+    ("metadata", "jsonb"),
+    ("transferred_from", "text"),
+    ("transferred_to", "text"),
+    ("end_reason", "text"),
+    ("service_ms", "bigint"),
+    ("enqueued_at", "timestamptz"),
+    ("queued_at", "timestamptz"),
+    ("released_at", "timestamptz"),
+    ("called_at", "timestamptz"),
+    ("expires_at", "timestamptz"),
+    ("served_at", "timestamptz"),
+    ("no_show_at", "timestamptz"),
+    ("expired_at", "timestamptz"),
+    ("left_at", "timestamptz"),
+    ("transferred_at", "timestamptz"),
+)
+IDENTITY = ("tenant_id", "queue_id", "user_identifier", "last_entry_id")
+_NAMES = IDENTITY + tuple(name for name, _ in COLUMNS)
+_TYPES = dict(COLUMNS)
+_PATCHES = "unnest({}) AS p({})".format(
+    ", ".join(f"${i}::text[]" for i in range(1, len(_NAMES) + 1)),
+    ", ".join(_NAMES),
+)
+
+
+def _cast(name: str) -> str:
+    return f"p.{name}::{_TYPES[name]}" if name in _TYPES else f"p.{name}"
+
+
+# A null in a patch keeps the column as it is. (Both statements are built
+# from the fixed column list above, never from input.)
+UPDATE_LIVE = f"""
 UPDATE user_sessions AS s SET
-    status = coalesce(p.status, s.status),
-    priority = coalesce(p.priority, s.priority),
-    position = coalesce(p.position, s.position),
-    ticket = coalesce(p.ticket, s.ticket),
-    score = coalesce(p.score, s.score),
-    counter = coalesce(p.counter, s.counter),
-    quoted_p50_s = coalesce(p.quoted_p50_s, s.quoted_p50_s),
-    quoted_p90_s = coalesce(p.quoted_p90_s, s.quoted_p90_s),
-    metadata = coalesce(p.metadata, s.metadata),
-    transferred_from = coalesce(p.transferred_from, s.transferred_from),
-    transferred_to = coalesce(p.transferred_to, s.transferred_to),
-    end_reason = coalesce(p.end_reason, s.end_reason),
-    service_ms = coalesce(p.service_ms, s.service_ms),
-    enqueued_at = coalesce(p.enqueued_at, s.enqueued_at),
-    queued_at = coalesce(p.queued_at, s.queued_at),
-    released_at = coalesce(p.released_at, s.released_at),
-    called_at = coalesce(p.called_at, s.called_at),
-    expires_at = coalesce(p.expires_at, s.expires_at),
-    served_at = coalesce(p.served_at, s.served_at),
-    no_show_at = coalesce(p.no_show_at, s.no_show_at),
-    expired_at = coalesce(p.expired_at, s.expired_at),
-    left_at = coalesce(p.left_at, s.left_at),
-    transferred_at = coalesce(p.transferred_at, s.transferred_at),
+    {", ".join(f"{n} = coalesce({_cast(n)}, s.{n})" for n, _ in COLUMNS)},
     last_entry_id = p.last_entry_id,
     updated_at = now()
-FROM jsonb_populate_recordset(NULL::user_sessions, $1::jsonb) AS p
+FROM {_PATCHES}
 WHERE s.queue_id = p.queue_id
   AND s.user_identifier = p.user_identifier
   AND s.status IN ('waiting', 'prequeue', 'active')
-"""
-INSERT_VISITS = """
-INSERT INTO user_sessions (
-    tenant_id, queue_id, user_identifier, last_entry_id,
-    status, priority, position, ticket, score, counter,
-    quoted_p50_s, quoted_p90_s, metadata, transferred_from, transferred_to,
-    end_reason, service_ms, enqueued_at, queued_at, released_at, called_at,
-    expires_at, served_at, no_show_at, expired_at, left_at, transferred_at
-)
-SELECT
-    tenant_id, queue_id, user_identifier, last_entry_id,
-    status, priority, position, ticket, score, counter,
-    quoted_p50_s, quoted_p90_s, metadata, transferred_from, transferred_to,
-    end_reason, service_ms, enqueued_at, queued_at, released_at, called_at,
-    expires_at, served_at, no_show_at, expired_at, left_at, transferred_at
-FROM jsonb_populate_recordset(NULL::user_sessions, $1::jsonb)
+"""  # noqa: S608
+INSERT_VISITS = f"""
+INSERT INTO user_sessions ({", ".join(_NAMES)})
+SELECT {", ".join(_cast(n) for n in _NAMES)}
+FROM {_PATCHES}
 ON CONFLICT (queue_id, user_identifier)
     WHERE status IN ('waiting', 'prequeue', 'active')
 DO NOTHING
-"""
+"""  # noqa: S608
 LIVE_BY_SCORE = """
 SELECT * FROM user_sessions
 WHERE queue_id = $1 AND status IN ('waiting', 'prequeue', 'active')
@@ -130,9 +138,9 @@ async def apply(connection: Connection, batch: Sequence[QueueEvent]) -> Outcome:
     updated = inserted = 0
     if visits.continued:
         patches = list(visits.continued.values())
-        updated = _count(await connection.execute(UPDATE_LIVE, _json(patches)))
+        updated = _count(await connection.execute(UPDATE_LIVE, *_arrays(patches)))
     if visits.started:
-        status = await connection.execute(INSERT_VISITS, _json(visits.started))
+        status = await connection.execute(INSERT_VISITS, *_arrays(visits.started))
         inserted = _count(status)
     wanted = len(visits.continued) + len(visits.started)
     return Outcome(inserted, updated, wanted - inserted - updated)
@@ -151,8 +159,17 @@ def _identity(item: QueueEvent) -> Patch:
     }
 
 
-def _json(patches: list[Patch]) -> str:
-    return _encoder.encode(patches).decode()
+def _arrays(patches: list[Patch]) -> list[list[str | None]]:
+    """The patches as one text array per column of _NAMES."""
+    return [[_as_text(p.get(name)) for p in patches] for name in _NAMES]
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _encoder.encode(value).decode()
+    return str(value)
 
 
 def _count(status: str) -> int:
@@ -181,7 +198,8 @@ def _joined(e: Event) -> Patch:
     f = e.fields
     meta = f.get("meta")
     return {
-        "status": "prequeue" if f.get("state") == "p" else "waiting",
+        # A pre-queue entrant has no place in the line until the draw.
+        "status": "waiting" if f.get("score") else "prequeue",
         "priority": _int(f.get("prio")) or 0,
         "ticket": f.get("ticket", ""),
         "score": _text(f.get("score")),

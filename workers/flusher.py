@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -113,12 +114,16 @@ class Flusher:
         self._to_trim: set[str] = set()  # queues acked since last trim
         self._recovering = True
         self._due = {"refresh": 0.0, "claim": 0.0, "trim": 0.0}
+        self._ahead: asyncio.Task[tuple[str, list[Entry]]] | None = None
 
     async def run(self) -> None:
         """Flushes until cancelled; failures are retried with backoff."""
         logger.info("flusher started consumer=%s group=%s", self.consumer, GROUP)
-        while True:
-            await self._flush_retrying()
+        try:
+            while True:
+                await self._flush_retrying()
+        finally:
+            await self._drop_ahead()
 
     @retry(
         retry=retry_if_exception_type(Exception),
@@ -129,17 +134,39 @@ class Flusher:
         return await self.flush_once()
 
     async def flush_once(self) -> int:
-        """Reads, writes and acknowledges one batch; returns its size."""
+        """Reads, writes and acknowledges one batch; returns its size.
+
+        While a batch of new entries is written, the next one is read: it
+        waits, delivered and unacknowledged, for the next call. Anything
+        failing drops it, and the recovery read finds it pending again.
+        """
         try:
             await self._maintain()
-            source, entries = await self._read()
+            source, entries = await self._take_read()
             if entries:
+                if source == "new":
+                    self._ahead = asyncio.create_task(self._read())
                 await self._flush(source, entries)
             return len(entries)
         except BaseException:
             # Whatever was read may not be committed: read it again.
             self._recovering = True
+            await self._drop_ahead()
             raise
+
+    async def _take_read(self) -> tuple[str, list[Entry]]:
+        """The batch read ahead by the last call, else a fresh read."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            return await ahead
+        return await self._read()
+
+    async def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(BaseException):
+                await ahead
 
     # Upkeep: new queues, trimming
 

@@ -22,7 +22,7 @@ def event(entry_id: str, kind: str, sid: str = "s", **fields: str) -> QueueEvent
     return QueueEvent(tenant_id="t1", queue_id="q", event=parse(entry_id, raw))
 
 
-JOINED = {"state": "w", "prio": "0", "ticket": "A-001", "score": "10", "pos": "1"}
+JOINED = {"prio": "0", "ticket": "A-001", "score": "10", "p50": "60", "p90": "90"}
 
 
 def test_fold_starts_a_visit_per_join() -> None:
@@ -36,6 +36,19 @@ def test_fold_starts_a_visit_per_join() -> None:
     )
     assert [v["status"] for v in visits.started] == ["left", "waiting"]
     assert visits.continued == {}
+
+
+def test_fold_places_prequeue_entrants_at_the_draw() -> None:
+    """A join without a wait score is a pre-queue entrant until queued."""
+    entrant = {**JOINED, "score": ""}
+    visits = fold(
+        [event("1-0", "joined", **entrant), event("2-0", "queued", score="77")]
+    )
+    (visit,) = visits.started
+    assert (visit["status"], visit["score"]) == ("waiting", "77")
+    assert fold([event("1-0", "joined", **entrant)]).started[0]["status"] == (
+        "prequeue"
+    )
 
 
 def test_fold_continues_the_live_row() -> None:

@@ -82,7 +82,8 @@ async def test_rebuild_gives_the_same_positions(
     assert await redis_lost(engine, system_pool)
     rebuilt = await rebuild_if_lost(engine, system_pool)
 
-    assert rebuilt is not None and rebuilt.sessions == 39
+    # The session's database holds other tests' queues too: all come back.
+    assert rebuilt is not None and rebuilt.sessions >= 39
     after = (await line_of(engine, queue_id), await live_states(engine, queue_id, sids))
     assert after == before
     newcomer = await engine.join(queue_id, visitor_key="after")
