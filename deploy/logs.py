@@ -1,12 +1,31 @@
-"""Log lines as key=value fields, one event a line, on standard error."""
+"""Log lines as key=value fields, one event a line, on standard error.
 
+Each line names the process (pid) and the task that wrote it, so that the
+lines of `vq up`, where the edge and a worker share one process, and of
+several `vq worker` processes tell who did what.
+"""
+
+import asyncio
 import logging
 import time
 
 LOG_FORMAT = (
-    "time=%(asctime)s.%(msecs)03dZ level=%(levelname)s logger=%(name)s %(message)s"
+    "time=%(asctime)s.%(msecs)03dZ level=%(levelname)s pid=%(process)d "
+    "task=%(task)s logger=%(name)s %(message)s"
 )
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+class TaskName(logging.Filter):
+    """Puts the name of the asyncio task that logs in ``record.task``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no event loop in this thread
+            task = None
+        record.task = task.get_name() if task is not None else "main"
+        return True
 
 
 def configure_logging(level: str) -> None:
@@ -15,6 +34,7 @@ def configure_logging(level: str) -> None:
     formatter.converter = time.gmtime
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(TaskName())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
