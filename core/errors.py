@@ -18,7 +18,8 @@ Every failure the engine raises derives from ``VQError``::
     │   ├── ModeImmutable
     │   ├── ShuffleNotDue
     │   ├── ReorderNoRoom
-    │   └── StaleLeader
+    │   ├── StaleLeader
+    │   └── QueuePaused
     └── StoreError            Redis failed or is out of reach
 """
 
@@ -43,6 +44,7 @@ class Code(IntEnum):
     SHUFFLE_NOT_DUE = -11
     REORDER_NO_ROOM = -12
     STALE_LEADER = -13
+    QUEUE_PAUSED = -14
 
 
 class VQError(Exception):
@@ -127,6 +129,10 @@ class StaleLeader(QueueError):
     code = Code.STALE_LEADER
 
 
+class QueuePaused(QueueError):
+    code = Code.QUEUE_PAUSED
+
+
 _BY_CODE: dict[int, type[QueueError]] = {
     cls.code: cls for cls in QueueError.__subclasses__()
 }
@@ -145,6 +151,7 @@ _MESSAGES: dict[Code, str] = {
     Code.SHUFFLE_NOT_DUE: "the pre-queue draw is not due",
     Code.REORDER_NO_ROOM: "no room left at that place; move a neighbour first",
     Code.STALE_LEADER: "a newer ticker leads this queue; this one was deposed",
+    Code.QUEUE_PAUSED: "the line is paused: nobody is called until it resumes",
 }
 
 

@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from types import FrameType
 
 from deploy.checks import check_postgres, check_redis
-from deploy.embedded import start_servers
+from deploy.embedded import EmbeddedPostgres, ServerUrls, start_servers
 from deploy.errors import DeployError
 from deploy.logs import configure_logging
 from deploy.runner import Runtime, Service, run_until_signal
 from deploy.secret import resolve_secret
 from deploy.settings import ENVIRONMENT, Settings
+from edge.service import (
+    add_keys_arguments,
+    edge_command,
+    edge_service,
+    keys_command,
+)
+from persistence.migrate import migrate
+from workers.worker import serve as worker_service
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,7 @@ class Command:
     name: str
     help: str
     handler: Handler
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.name, help=command.help, description=command.help
         )
         sub.set_defaults(handler=command.handler)
+        if command.arguments is not None:
+            command.arguments(sub)
     return parser
 
 
@@ -78,11 +89,36 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def up_services() -> list[Service]:
-    """The services `vq up` runs beside the servers.
+    """The services `vq up` runs beside the servers."""
+    return [edge_service, worker_service]
 
-    None yet: the edge and the worker join this list once they exist.
-    """
-    return []
+
+def worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one worker alone, to scale out beside `vq up` or other workers."""
+    runtime = Runtime(
+        settings=settings, urls=_running_urls(settings), secret=resolve_secret(settings)
+    )
+    asyncio.run(_serve_alone(runtime, worker_service))
+    logger.info("vq worker stopped")
+    return 0
+
+
+async def _serve_alone(runtime: Runtime, service: Service) -> None:
+    await check_redis(runtime.urls.redis)
+    await check_postgres(runtime.urls.database)
+    await run_until_signal(runtime, [service])
+
+
+def _running_urls(settings: Settings) -> ServerUrls:
+    """The servers of the settings, else those a `vq up` on this machine
+    started on the embedded ports."""
+    redis_url = settings.redis_url or (
+        f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+    )
+    database_url = settings.database_url or (
+        f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/vq"
+    )
+    return ServerUrls(redis=redis_url, database=database_url)
 
 
 def _up(settings: Settings) -> None:
@@ -99,7 +135,29 @@ def _up(settings: Settings) -> None:
 async def _serve(runtime: Runtime) -> None:
     await check_redis(runtime.urls.redis)
     await check_postgres(runtime.urls.database)
+    await migrate(runtime.urls.database, _role_passwords(runtime.settings))
     await run_until_signal(runtime, up_services())
+
+
+def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply the database migrations (on the embedded PostgreSQL unless
+    VQ_DATABASE_URL is set), then exit."""
+    passwords = _role_passwords(settings)
+    if settings.database_url is not None:
+        asyncio.run(migrate(settings.database_url, passwords))
+        return 0
+    folder = settings.data_dir / "postgres"
+    with EmbeddedPostgres(folder, settings.embedded_postgres_port) as server:
+        asyncio.run(migrate(server.url, passwords))
+    return 0
+
+
+def _role_passwords(settings: Settings) -> dict[str, str]:
+    given = {
+        "vq_app": settings.database_app_password,
+        "vq_system": settings.database_system_password,
+    }
+    return {role: password for role, password in given.items() if password}
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -129,6 +187,30 @@ COMMANDS: tuple[Command, ...] = (
         "start Redis and PostgreSQL (embedded unless their URLs are set) "
         "and run until SIGINT or SIGTERM",
         up,
+    ),
+    Command(
+        "migrate",
+        "apply the database migrations and set the service roles' "
+        "passwords when given, then exit",
+        migrate_command,
+    ),
+    Command(
+        "worker",
+        "run one worker (release ticker, event flusher, jobs) on the servers "
+        "of VQ_REDIS_URL / VQ_DATABASE_URL, else on those of a running `vq up`",
+        worker,
+    ),
+    Command(
+        "edge",
+        "serve the edge (visitor API, waiting room, WebSocket) on "
+        "VQ_EDGE_HOST:VQ_EDGE_PORT against a running Redis",
+        edge_command,
+    ),
+    Command(
+        "keys",
+        "manage the admission signing keys: `vq keys rotate`",
+        keys_command,
+        add_keys_arguments,
     ),
 )
 

@@ -1,7 +1,8 @@
 --[[ callNext: a counter calls the next customer of a service line, highest
 priority first, then arrival order. Customers not seen within the heartbeat
 grace are marked expired on the way. With ARGV[4] set, that customer is
-called out of order instead (they must be waiting).
+called out of order instead (they must be waiting). A paused line calls
+nobody; a closed one still calls those who were already waiting.
 
 KEYS[1] cfg     queue configuration hash
 KEYS[2] stats   queue counters hash
@@ -18,7 +19,8 @@ ARGV[4] sid     a specific session to call, or ''
 
 Returns {0, sid, view...} (see includes/view.lua), {0} when nobody is
 waiting, or {code}: E_QUEUE_NOT_FOUND, E_WRONG_MODE (a waiting room),
-E_SESSION_NOT_FOUND, E_INVALID_TRANSITION (that session is not waiting).
+E_QUEUE_PAUSED, E_SESSION_NOT_FOUND, E_INVALID_TRANSITION (that session
+is not waiting).
 ]]
 local cfgKey, statsKey, waitKey, preKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local activeKey, recKey, ctrKey, evKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -39,6 +41,8 @@ if cfg == nil then
   return {E_QUEUE_NOT_FOUND}
 elseif cfg.mode ~= 'service' then
   return {E_WRONG_MODE}
+elseif effectiveState(cfg, now) == 'paused' then
+  return {E_QUEUE_PAUSED}
 end
 local stats = loadEstimateStats(statsKey)
 local k = {cfg = cfgKey, stats = statsKey, wait = waitKey, pre = preKey,

@@ -109,6 +109,10 @@ async def _reach(code: Code, e: QueueEngine, q: str, clock: Clock) -> None:
         Code.SHUFFLE_NOT_DUE: lambda: e.shuffle_prequeue(q),
         Code.REORDER_NO_ROOM: lambda: _exhaust_gap(e, q),
         Code.STALE_LEADER: lambda: e.release(q, token=99),
+        Code.QUEUE_PAUSED: lambda: _then(
+            e.configure(q + "s", room(mode="service", state="paused")),
+            e.call_next(q + "s", "Desk"),
+        ),
     }
     await scenarios[code]()
 

@@ -86,7 +86,7 @@ async def test_notices_reach_live_subscribers(
 
     await engine.join(queue_id, visitor_key="a")
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
     await listener.aclose()
     assert message is not None
     assert json.loads(message["data"]) == {"t": "joined", "w": 1}

@@ -94,7 +94,8 @@ async def start_vq(started: list[VqUp], env: dict[str, str]) -> VqUp:
 def vq_env(data_dir: Path, **variables: str) -> dict[str, str]:
     """This environment without VQ_* variables, plus the given ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VQ_")}
-    return {**env, "VQ_DATA_DIR": str(data_dir), **variables}
+    # The edge listens on a free port: 8000 may be taken on this machine.
+    return {**env, "VQ_DATA_DIR": str(data_dir), "VQ_EDGE_PORT": "0", **variables}
 
 
 def is_alive(pid: int) -> bool:

@@ -35,7 +35,7 @@ async def live_states(
 ) -> dict[str, str]:
     """The state of each session still holding a place (ended sessions are
     history: PostgreSQL keeps them, the rebuild does not bring them back)."""
-    found = {}
+    found: dict[str, str] = {}
     for sid in sids:
         with contextlib.suppress(SessionNotFound):
             state = (await engine.status(queue_id, sid)).state

@@ -1,0 +1,1 @@
+"""Locust scenarios against a running edge (see flash_crowd.py)."""
