@@ -27,6 +27,7 @@ from edge.service import (
     keys_command,
 )
 from persistence.migrate import migrate
+from workers.recovery import rebuild_on
 from workers.worker import serve as worker_service
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,15 @@ def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def rebuild_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Rebuild, from PostgreSQL, the queues a running Redis lost."""
+    urls = _running_urls(settings)
+    secret = resolve_secret(settings)
+    rebuilt = asyncio.run(rebuild_on(urls.redis, urls.database, settings, secret))
+    print(f"rebuilt queues={rebuilt.queues} sessions={rebuilt.sessions}")
+    return 0
+
+
 def _role_passwords(settings: Settings) -> dict[str, str]:
     given = {
         "vq_app": settings.database_app_password,
@@ -199,6 +209,12 @@ COMMANDS: tuple[Command, ...] = (
         "run one worker (release ticker, event flusher, jobs) on the servers "
         "of VQ_REDIS_URL / VQ_DATABASE_URL, else on those of a running `vq up`",
         worker,
+    ),
+    Command(
+        "rebuild",
+        "rebuild, from PostgreSQL, the live state of every queue the running "
+        "Redis lost (same order and positions), then exit",
+        rebuild_command,
     ),
     Command(
         "edge",

@@ -8,7 +8,8 @@ and its live sessions are restored in the same order and positions, with
 the arrival and ticket counters moved past what was used.
 
 What the flusher had not written when Redis was lost is lost with it:
-those events were never acknowledged.
+those events were never acknowledged. A queue Redis still knows is left
+alone: PostgreSQL may lag behind it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from core.engine import QueueEngine
 from core.errors import StoreError
 from core.localtime import zone
 from core.model import Estimate, QueueConfig, RestoredSession
-from persistence.queues import push_all
+from core.store import connect
+from deploy.settings import Settings
+from persistence.pool import SYSTEM_ROLE, open_pool
 from persistence.sessions import live_by_score
 
 logger = logging.getLogger(__name__)
@@ -81,23 +84,56 @@ async def rebuild_if_lost(engine: QueueEngine, pool: asyncpg.Pool) -> Rebuilt | 
         raise StoreError(f"rebuild lock failed: {exc}") from exc
 
 
-async def rebuild(engine: QueueEngine, pool: asyncpg.Pool) -> Rebuilt:
-    """Configures every active queue from PostgreSQL and restores its live
-    sessions (a vq_system pool: every tenant)."""
+async def rebuild(
+    engine: QueueEngine, pool: asyncpg.Pool, *, everything: bool = False
+) -> Rebuilt:
+    """Configures from PostgreSQL every active queue that Redis does not
+    know and restores its live sessions (a vq_system pool: every tenant).
+    ``everything`` rebuilds the queues Redis knows too: only for a Redis
+    known to be stale, since PostgreSQL may lag behind a live Redis."""
     started = time.monotonic()
-    await push_all(engine, pool)
-    total = 0
     rows = await pool.fetch(ACTIVE_QUEUES)
+    known = set() if everything else await _configured(engine, [r["id"] for r in rows])
+    queues = sessions = 0
     for row in rows:
+        if row["id"] in known:
+            continue
         config = _config_decoder.decode(row["config"])
-        total += await rebuild_queue(engine, pool, row["id"], config)
+        await engine.configure(row["id"], config)
+        sessions += await rebuild_queue(engine, pool, row["id"], config)
+        queues += 1
     logger.info(
         "redis rebuilt queues=%d sessions=%d elapsed_ms=%d",
-        len(rows),
-        total,
+        queues,
+        sessions,
         (time.monotonic() - started) * 1000,
     )
-    return Rebuilt(queues=len(rows), sessions=total)
+    return Rebuilt(queues=queues, sessions=sessions)
+
+
+async def rebuild_on(
+    redis_url: str, database_url: str, settings: Settings, secret: str
+) -> Rebuilt:
+    """``vq rebuild``: rebuilds what the Redis at ``redis_url`` lost."""
+    client = connect(redis_url)
+    engine = QueueEngine(client, secret=secret.encode(), prefix=settings.key_prefix)
+    pool = await open_pool(
+        database_url, SYSTEM_ROLE, password=settings.database_system_password
+    )
+    try:
+        return await rebuild(engine, pool)
+    finally:
+        await pool.close()
+        await client.aclose()
+
+
+async def _configured(engine: QueueEngine, queue_ids: list[str]) -> set[str]:
+    """The queues whose configuration Redis still holds."""
+    async with engine.client.pipeline(transaction=False) as pipe:
+        for queue_id in queue_ids:
+            pipe.exists(engine.keys(queue_id).cfg)
+        found = await pipe.execute()
+    return {q for q, exists in zip(queue_ids, found, strict=True) if exists}
 
 
 async def rebuild_queue(

@@ -9,11 +9,12 @@ import asyncpg
 from core.engine import QueueEngine
 from core.errors import SessionNotFound
 from core.model import QueueConfig
+from deploy.settings import Settings
 from persistence import queues
-from tests.core.conftest import Clock, line_of, raw
+from tests.core.conftest import SECRET, Clock, line_of, raw
 from tests.persistence.conftest import app_pool, migrated_url, system_pool, tenant_id
 from workers.flusher import Flusher
-from workers.recovery import rebuild_if_lost, redis_lost
+from workers.recovery import rebuild_if_lost, rebuild_on, redis_lost
 
 __all__ = ["app_pool", "migrated_url", "system_pool", "tenant_id"]
 
@@ -89,3 +90,36 @@ async def test_rebuild_gives_the_same_positions(
     newcomer = await engine.join(queue_id, visitor_key="after")
     assert newcomer.session.ticket == "A-041"
     assert await rebuild_if_lost(engine, system_pool) is None  # nothing lost now
+
+
+async def test_vq_rebuild_restores_only_what_redis_lost(
+    engine: QueueEngine,
+    app_pool: asyncpg.Pool,
+    system_pool: asyncpg.Pool,
+    migrated_url: str,
+    redis_url: str,
+    queue_id: str,
+    tenant_id: str,
+) -> None:
+    """`vq rebuild` brings back a queue Redis lost and leaves alone one it
+    still runs (PostgreSQL may lag behind a live Redis)."""
+    await system_pool.execute(
+        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
+    )
+    lost, kept = queue_id + "l", queue_id + "k"
+    for name in (lost, kept):
+        config = QueueConfig(tenant_id=tenant_id, mode="service")
+        definition = queues.QueueDefinition(id=name, name=name, config=config)
+        await queues.save(app_pool, engine, definition)
+        await engine.join_many(name, ["a", "b", "c"])
+    await flush_all(engine, system_pool)
+    await engine.call_next(kept, "Desk")  # Redis is ahead of PostgreSQL here
+    k = engine.keys(lost)
+    await raw(engine).delete(k.cfg, k.stats, k.wait, k.rec)
+
+    settings = Settings(key_prefix=engine.prefix)
+    rebuilt = await rebuild_on(redis_url, migrated_url, settings, SECRET.decode())
+
+    assert rebuilt.queues >= 1
+    assert len(await line_of(engine, lost)) == 3
+    assert len(await line_of(engine, kept)) == 2
