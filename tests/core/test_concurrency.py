@@ -191,9 +191,7 @@ class Room:
 async def test_concurrent_releases_admit_each_visitor_once(
     engines: list[QueueEngine], redis_client: Redis, queue_id: str, clock: Clock
 ) -> None:
-    """Joins, releases, leaves and early ends from eight clients at once
-    admit each visitor at most once, lose nobody, and keep the active
-    count within max_active."""
+    """Racing clients admit each visitor at most once, lose none, obey max_active."""
     config = QueueConfig(
         tenant_id="t1",
         mode="waiting_room",
@@ -303,8 +301,7 @@ class Floor:
 async def test_concurrent_desks_call_each_customer_once(
     engines: list[QueueEngine], redis_client: Redis, queue_id: str
 ) -> None:
-    """Six desks calling while customers join and leave from eight clients
-    never call one customer to two desks, and lose nobody."""
+    """Six racing desks never call one customer twice at once, and lose nobody."""
     await engines[0].configure(queue_id, QueueConfig(tenant_id="t1", mode="service"))
     floor = Floor(engines, queue_id)
     sampler = Sampler(redis_client, floor.keys)
