@@ -272,12 +272,11 @@ def _flusher_process(env: dict[str, str]) -> Iterator[None]:
 
 
 async def _fill(engine: QueueEngine, queue_id: str, first: int, end: int) -> None:
-    """Visitors ``first`` to ``end - 1`` join, 50 at a time."""
-    for start in range(first, end, 50):
-        stop = min(start + 50, end)
-        await asyncio.gather(
-            *(engine.join(queue_id, visitor_key=f"v{n}") for n in range(start, stop))
-        )
+    """Visitors ``first`` to ``end - 1`` join, in pipelines of 500 (one
+    Python producer reaches the 5,000 joins/s the lag is measured at)."""
+    for start in range(first, end, 500):
+        keys = [f"v{n}" for n in range(start, min(start + 500, end))]
+        await engine.join_many(queue_id, keys)
 
 
 async def _steady_joins(
