@@ -38,6 +38,7 @@ from core.model import (
     QueueChanges,
     QueueConfig,
     QueueCounters,
+    QueueSummary,
     ReleaseResult,
     RestoredSession,
     SessionView,
@@ -599,6 +600,32 @@ class QueueEngine:
             estimate=_estimate(reply[8], reply[9]),
             totals={name: int(value) for name, value in totals.items()},
         )
+
+    async def summaries(self, queue_ids: Sequence[str]) -> list[QueueSummary | None]:
+        """State, waiting count and newcomer's estimate of many queues in
+        one pipeline (a tenant's queue list); None for a queue Redis does
+        not know."""
+        keys = [self.keys(q) for q in queue_ids]
+        sha, now = self._scripts.sha("queueSummary"), str(self._now())
+        try:
+            await self._scripts.load("queueSummary")
+            async with self._client.pipeline(transaction=False) as pipe:
+                for k in keys:
+                    pipe.evalsha(sha, 4, k.cfg, k.stats, k.wait, k.ctr, now)
+                replies = await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise StoreError(f"queueSummary failed: {exc}") from exc
+        return [
+            None
+            if reply[0] < 0
+            else QueueSummary(
+                queue_id=queue_id,
+                state=reply[1],
+                waiting=reply[2],
+                estimate=_estimate(reply[3], reply[4]),
+            )
+            for queue_id, reply in zip(queue_ids, replies, strict=True)
+        ]
 
     async def trim_events(self, queue_id: str) -> int:
         """Trims the event stream below what every consumer group has

@@ -266,6 +266,15 @@ class QueueCounters(Struct, frozen=True, kw_only=True):
     totals: dict[str, int]
 
 
+class QueueSummary(Struct, frozen=True, kw_only=True):
+    """What a list of queues shows of one: state, line, newcomer's wait."""
+
+    queue_id: str
+    state: QueueState
+    waiting: int
+    estimate: Estimate | None
+
+
 class Draw(Struct, frozen=True, kw_only=True):
     """The pre-queue draw: the commitment, and the seed once revealed."""
 
