@@ -28,7 +28,7 @@ from edge.service import (
 )
 from persistence.migrate import migrate
 from workers.recovery import rebuild_on
-from workers.worker import serve as worker_service
+from workers.worker import run_worker as worker_service
 
 logger = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ class Ticker:
         owner: str | None = None,
         interval: float = 0.25,
         lease_ms: int = 2000,
-        refresh_s: float = 5.0,
+        refresh_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine

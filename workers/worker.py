@@ -102,7 +102,7 @@ def build(runtime: Runtime) -> Worker:
     )
 
 
-async def serve(runtime: Runtime) -> None:
+async def run_worker(runtime: Runtime) -> None:
     """Runs a worker until cancelled (a `vq up` service)."""
     worker = build(runtime)
     try:
