@@ -114,8 +114,7 @@ async def test_engine_survives_restart(
     clock: Clock,
     compacted: bool,
 ) -> None:
-    """After a restart the same engine sees every position, ticket, active
-    session and counter as before, and keeps releasing and joining."""
+    """After a restart the same engine finds the queue intact and keeps going."""
     engine = QueueEngine(client, secret=SECRET, prefix=key_prefix, clock=clock)
     sids = await fill(engine, clock)
     before = await snapshot(engine, client, sids)
@@ -142,8 +141,7 @@ async def test_engine_survives_restart(
 async def test_dropped_connection_is_a_store_error_once(
     server: EmbeddedRedis, key_prefix: str, clock: Clock
 ) -> None:
-    """Without a retry policy the first call after a restart fails with
-    StoreError (from the connection error) and the next call recovers."""
+    """Without retries, one call after a restart is a StoreError; the next works."""
     client = Redis.from_url(server.url, decode_responses=True)
     try:
         engine = QueueEngine(client, secret=SECRET, prefix=key_prefix, clock=clock)
@@ -163,8 +161,7 @@ async def test_dropped_connection_is_a_store_error_once(
 async def test_engine_survives_script_flush(
     server: EmbeddedRedis, client: Redis, key_prefix: str, clock: Clock
 ) -> None:
-    """After SCRIPT FLUSH on a live server the next call reloads its script
-    and runs: the join lands at the end of the line with the next ticket."""
+    """After SCRIPT FLUSH the next call reloads its script and runs as before."""
     engine = QueueEngine(client, secret=SECRET, prefix=key_prefix, clock=clock)
     sids = await fill(engine, clock)
 
