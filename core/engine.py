@@ -8,9 +8,10 @@ so any number of engines (edge processes, workers) can share one Redis.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -136,10 +137,8 @@ class QueueEngine:
         return bool(reply[1])
 
     async def _register(self, queue_id: str) -> None:
-        try:
+        with _store_errors("registry"):
             await self._client.sadd(registry_key(self._prefix), queue_id)  # type: ignore[misc]
-        except redis_errors.RedisError as exc:
-            raise StoreError(str(exc)) from exc
 
     async def update(self, queue_id: str, changes: QueueChanges) -> None:
         """Changes some settings of an existing queue, live."""
@@ -186,10 +185,8 @@ class QueueEngine:
         )
 
     async def _hgetall(self, queue_id: str, key: str) -> dict[str, str]:
-        try:
+        with _store_errors("configuration read"):
             raw = cast(dict[str, str], await self._client.hgetall(key))  # type: ignore[misc]
-        except redis_errors.RedisError as exc:
-            raise StoreError(str(exc)) from exc
         if not raw:
             raise error_for(-1, queue_id)
         return raw
@@ -245,15 +242,13 @@ class QueueEngine:
         keys = [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev]
         sha, args = self._scripts.sha("joinQueue"), [str(self._now())]
         flags = [str(priority), "", "", "0"]
-        try:
+        with _store_errors("joinQueue"):
             await self._scripts.load("joinQueue")
             async with self._client.pipeline(transaction=False) as pipe:
                 for key in visitor_keys:
                     sid = ids.session_id(self._secret, queue_id, key)
                     pipe.evalsha(sha, len(keys), *keys, *args, sid, *flags)
                 replies = await pipe.execute()
-        except redis_errors.RedisError as exc:
-            raise StoreError(f"joinQueue failed: {exc}") from exc
         return [_join_result(queue_id, reply) for reply in replies]
 
     async def status(
@@ -345,10 +340,8 @@ class QueueEngine:
 
     async def queue_ids(self) -> set[str]:
         """Every queue configured on this Redis."""
-        try:
+        with _store_errors("registry"):
             members = await self._client.smembers(registry_key(self._prefix))  # type: ignore[misc]
-        except redis_errors.RedisError as exc:
-            raise StoreError(str(exc)) from exc
         return {str(m) for m in members}
 
     async def shuffle_prequeue(self, queue_id: str) -> Shuffle:
@@ -505,7 +498,8 @@ class QueueEngine:
         target_sid = ids.session_id(
             self._secret, to_queue, f"transfer:{queue_id}:{sid}"
         )
-        meta = cast(str | None, await self._client.hget(source.meta, sid))  # type: ignore[misc]
+        with _store_errors("metadata read"):
+            meta = cast(str | None, await self._client.hget(source.meta, sid))  # type: ignore[misc]
         joined = await self._join(
             target,
             to_queue,
@@ -544,7 +538,8 @@ class QueueEngine:
         tenants = set()
         for queue_id in queue_ids:
             k = self.keys(queue_id)
-            tenant = await self._client.hget(k.cfg, "tenant_id")  # type: ignore[misc]
+            with _store_errors("configuration read"):
+                tenant = await self._client.hget(k.cfg, "tenant_id")  # type: ignore[misc]
             if tenant is None:
                 raise error_for(-1, queue_id)
             tenants.add(tenant)
@@ -607,14 +602,12 @@ class QueueEngine:
         not know."""
         keys = [self.keys(q) for q in queue_ids]
         sha, now = self._scripts.sha("queueSummary"), str(self._now())
-        try:
+        with _store_errors("queueSummary"):
             await self._scripts.load("queueSummary")
             async with self._client.pipeline(transaction=False) as pipe:
                 for k in keys:
                     pipe.evalsha(sha, 4, k.cfg, k.stats, k.wait, k.ctr, now)
                 replies = await pipe.execute()
-        except redis_errors.RedisError as exc:
-            raise StoreError(f"queueSummary failed: {exc}") from exc
         return [
             None
             if reply[0] < 0
@@ -632,13 +625,11 @@ class QueueEngine:
         acknowledged; returns the number of entries removed. Without a
         consumer group nothing is trimmed."""
         key = self.keys(queue_id).ev
-        try:
+        with _store_errors("events trim"):
             floor = await _acknowledged_floor(self._client, key)
             if floor is None:
                 return 0
             removed: int = await self._client.xtrim(key, minid=floor, approximate=False)
-        except redis_errors.RedisError as exc:
-            raise StoreError(str(exc)) from exc
         logger.debug(
             "events trimmed queue=%s below=%s removed=%d", queue_id, floor, removed
         )
@@ -660,6 +651,15 @@ async def _acknowledged_floor(client: Redis, key: str) -> str | None:
             floors.append((ms, seq + 1))
     ms, seq = min(floors)
     return f"{ms}-{seq}"
+
+
+@contextlib.contextmanager
+def _store_errors(what: str) -> Iterator[None]:
+    """Redis failures as StoreError, never a raw Redis error."""
+    try:
+        yield
+    except redis_errors.RedisError as exc:
+        raise StoreError(f"{what} failed: {exc}") from exc
 
 
 def _parse_id(stream_id: str) -> tuple[int, int]:
