@@ -29,6 +29,7 @@ SUITES = {
     "core": Suite("bench.core", "engine costs: joins, releases, positions, memory"),
     "flush": Suite("bench.flush", "streams into PostgreSQL: throughput and lag"),
     "edge": Suite("bench.edge", "edge: joins and polls vs bare, WebSocket fan-out"),
+    "admin": Suite("bench.admin", "admin API: queue listing, tenant switching"),
 }
 
 

@@ -28,6 +28,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("VQ_EDGE_IP_LIMIT", "300/minute", "requests per client IP; 0: no limit"),
     ("VQ_EDGE_SESSION_LIMIT", "120/minute", "requests per session; 0: no limit"),
     ("VQ_EDGE_TRUST_PROXY", "0", "1: take the client IP from X-Forwarded-For"),
+    ("VQ_ADMIN_LIMIT", "1000/minute", "admin API requests per client IP; 0: none"),
+    ("VQ_ADMIN_EMAIL", "unset", "platform admin the edge creates if missing"),
+    ("VQ_ADMIN_PASSWORD", "unset", "that admin's first password"),
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -60,6 +63,9 @@ class Settings:
     edge_ip_limit: str = "300/minute"
     edge_session_limit: str = "120/minute"
     edge_trust_proxy: bool = False
+    admin_limit: str = "1000/minute"
+    admin_email: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -81,6 +87,9 @@ class Settings:
             edge_ip_limit=env.rate("VQ_EDGE_IP_LIMIT", "300/minute"),
             edge_session_limit=env.rate("VQ_EDGE_SESSION_LIMIT", "120/minute"),
             edge_trust_proxy=env.flag("VQ_EDGE_TRUST_PROXY"),
+            admin_limit=env.rate("VQ_ADMIN_LIMIT", "1000/minute"),
+            admin_email=env.get("VQ_ADMIN_EMAIL"),
+            admin_password=env.get("VQ_ADMIN_PASSWORD"),
         )
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from core.engine import QueueEngine
 from core.errors import VQError
 from core.keyring import Keyring
-from edge import kiosk, public, visitor, waiting_room, ws
+from edge import admin, kiosk, pipelining, public, visitor, waiting_room, ws
 from edge.context import Edge, EdgeConfig
 from edge.errors import (
     ApiError,
@@ -23,8 +23,8 @@ from edge.errors import (
     handle_engine_error,
     handle_http_error,
 )
+from edge.hotpath import ErrorHandler, HotPath
 from edge.hub import Hub
-from edge.pipelining import PipeliningRedis
 from edge.pow import Work
 from edge.queues import QueueCache
 from edge.ratelimit import Limits
@@ -32,24 +32,29 @@ from edge.ratelimit import Limits
 logger = logging.getLogger(__name__)
 
 
-def create_app(config: EdgeConfig) -> Starlette:
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {
+    ApiError: handle_api_error,
+    VQError: handle_engine_error,
+    HTTPException: handle_http_error,
+    Exception: handle_bug,
+}
+
+
+def create_app(config: EdgeConfig) -> HotPath:
     """The edge app for ``config``; Redis is reached at startup."""
-    return Starlette(
+    app = Starlette(
         routes=[
             *visitor.ROUTES,
             *public.ROUTES,
             *kiosk.ROUTES,
             *waiting_room.ROUTES,
             *ws.ROUTES,
+            *admin.ROUTES,
         ],
-        exception_handlers={
-            ApiError: handle_api_error,
-            VQError: handle_engine_error,
-            HTTPException: handle_http_error,
-            Exception: handle_bug,
-        },
+        exception_handlers=ERROR_HANDLERS,
         lifespan=_lifespan(config),
     )
+    return HotPath(app, ERROR_HANDLERS)
 
 
 def _lifespan(config: EdgeConfig):  # type: ignore[no-untyped-def]
@@ -57,10 +62,12 @@ def _lifespan(config: EdgeConfig):  # type: ignore[no-untyped-def]
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         edge = await open_edge(config)
         app.state.edge = edge
+        app.state.admin = await admin.open_admin(edge)
         logger.info("edge started prefix=%s", config.prefix)
         try:
             yield
         finally:
+            await admin.close_admin(app.state.admin)
             await close_edge(edge)
             logger.info("edge stopped")
 
@@ -69,7 +76,7 @@ def _lifespan(config: EdgeConfig):  # type: ignore[no-untyped-def]
 
 async def open_edge(config: EdgeConfig) -> Edge:
     """Connects everything one edge process needs."""
-    client = PipeliningRedis.from_url(config.redis_url, decode_responses=True)
+    client = pipelining.connect(config.redis_url)
     engine = QueueEngine(client, secret=config.secret, prefix=config.prefix)
     # Nothing here waits for Redis: an edge starts (and answers /healthz)
     # while Redis is away; /readyz tells when it answers.

@@ -28,6 +28,13 @@ class EdgeConfig:
     ip_limit: str = "300/minute"
     session_limit: str = "120/minute"
     trust_proxy: bool = False
+    # The admin API (edge/admin): off without a database.
+    database_url: str | None = None
+    database_app_password: str | None = field(default=None, repr=False)
+    database_system_password: str | None = field(default=None, repr=False)
+    admin_limit: str = "1000/minute"
+    admin_email: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
 
 
 @dataclass

@@ -2,13 +2,14 @@
 connection's own task, and a client that falls behind is dropped.
 
 Whoever fans a message out calls ``push``, which never awaits: a slow
-client costs one bounded deque, never the time of the others.
+client costs one bounded list, never the time of the others. An idle
+outbox holds an empty list and the future its task waits on, not the
+deque and event (1.5 KiB) an ``asyncio.Event`` would cost per socket.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 
 MAX_PENDING = 64
 CLOSE_TOO_SLOW = 4408
@@ -17,11 +18,11 @@ CLOSE_TOO_SLOW = 4408
 class Outbox:
     """The messages waiting to go out on one connection."""
 
-    __slots__ = ("_messages", "_wake", "close_code", "close_reason")
+    __slots__ = ("_messages", "_waiter", "close_code", "close_reason")
 
     def __init__(self) -> None:
-        self._messages: deque[str] = deque()
-        self._wake = asyncio.Event()
+        self._messages: list[str] = []
+        self._waiter: asyncio.Future[None] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
 
@@ -37,20 +38,30 @@ class Outbox:
             self.close(CLOSE_TOO_SLOW, "too slow: messages were piling up")
             return
         self._messages.append(text)
-        self._wake.set()
+        self._wake()
 
     def close(self, code: int, reason: str = "") -> None:
         """Asks the connection's task to close with ``code``."""
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
             self._messages.clear()
-            self._wake.set()
+            self._wake()
 
-    async def next_batch(self) -> list[str]:
-        """The queued messages, once there are some (empty when closed)."""
-        while not self._messages and self.close_code is None:
-            self._wake.clear()
-            await self._wake.wait()
-        batch = list(self._messages)
-        self._messages.clear()
+    def take(self) -> list[str]:
+        """The queued messages, oldest first; the outbox is then empty."""
+        batch, self._messages = self._messages, []
         return batch
+
+    def wait(self) -> asyncio.Future[None]:
+        """A future done once messages or a close wait. A plain future,
+        not a coroutine: a socket waits on it without one more frame."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        if self._messages or self.close_code is not None:
+            self._waiter.set_result(None)
+        return self._waiter
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None

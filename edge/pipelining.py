@@ -9,6 +9,8 @@ which loads the script and retries, as with a plain client.
 
 Pub/sub and WATCH transactions bypass the merging (they use connections
 of their own), so the same client serves every need of the edge.
+Commands are packed by hiredis, as in ``core.store``: packing a script
+call in Python costs more than its share of the round trip.
 """
 
 from __future__ import annotations
@@ -17,10 +19,25 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
+from redis.exceptions import ResponseError
+
+from core.store import PackedConnection
 
 MAX_BATCH = 512
 
 Pending = tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[Any]]
+
+
+def connect(url: str) -> PipeliningRedis:
+    """A merging client of the Redis at ``url``, replies decoded to str."""
+    options: dict[str, Any] = {}
+    if url.startswith("redis://"):
+        options["connection_class"] = PackedConnection
+    client: PipeliningRedis = PipeliningRedis.from_url(
+        url, decode_responses=True, **options
+    )
+    return client
 
 
 class PipeliningRedis(Redis):
@@ -48,24 +65,51 @@ class PipeliningRedis(Redis):
             task.add_done_callback(self._flushing.discard)
 
     async def _send(self, batch: list[Pending]) -> None:
-        pipe = self.pipeline(transaction=False)
-        for args, options, _ in batch:
-            pipe.pipeline_execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        # Not pool.get_connection(): it probes every connection with a
+        # zero-timeout read, a cancelled wait per batch. A connection goes
+        # back to the pool drained, or disconnected when a batch failed.
+        pool = self.connection_pool
         try:
-            replies = await pipe.execute(raise_on_error=False)
-        except asyncio.CancelledError:
-            for _, _, future in batch:
-                future.cancel()
-            raise
-        except Exception as exc:  # every caller learns of the failure
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            conn = pool.get_available_connection()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # the pool is at its connection limit
+            _fail(batch, exc)
             return
-        for (_, _, future), reply in zip(batch, replies, strict=True):
-            if future.done():
-                continue
-            if isinstance(reply, Exception):
-                future.set_exception(reply)
-            else:
-                future.set_result(reply)
+        try:
+            await conn.connect()
+            packed = conn.pack_commands([args for args, _, _ in batch])
+            await conn.send_packed_command(packed)
+            for args, options, future in batch:
+                _settle(future, await self._reply(conn, args[0], options))
+        except BaseException as exc:  # every caller learns of the failure
+            await conn.disconnect()
+            _fail(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            await pool.release(conn)
+
+    async def _reply(self, conn: Connection, name: str, options: Any) -> Any:
+        """The parsed reply of one command, or its error reply."""
+        try:
+            return await self.parse_response(conn, name, **options)
+        except ResponseError as exc:
+            return exc
+
+
+def _settle(future: asyncio.Future[Any], reply: Any) -> None:
+    if future.done():
+        return
+    if isinstance(reply, Exception):
+        future.set_exception(reply)
+    else:
+        future.set_result(reply)
+
+
+def _fail(batch: list[Pending], exc: BaseException) -> None:
+    for _, _, future in batch:
+        if future.done():
+            continue
+        if isinstance(exc, Exception):
+            future.set_exception(exc)
+        else:
+            future.cancel()

@@ -1,10 +1,12 @@
-"""Serving the edge with uvicorn (uvloop, httptools): the `vq edge`
-command and the edge service of `vq up`."""
+"""Serving the edge with uvicorn (uvloop, httptools, a leaner sans-I/O
+WebSocket protocol): the `vq edge` command and the edge service of
+`vq up`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -12,23 +14,27 @@ import uvicorn
 
 from edge.app import create_app
 from edge.context import EdgeConfig
+from edge.wsprotocol import LeanWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
 WS_PING_INTERVAL_S = 20.0
 WS_PING_TIMEOUT_S = 20.0
 WS_MAX_SIZE = 16 * 1024
+GC_YOUNG = 50_000
 
 
 def uvicorn_config(config: EdgeConfig, host: str, port: int) -> uvicorn.Config:
-    """uvicorn serving the edge: no compression on WebSockets, pings on."""
+    """uvicorn serving the edge: no compression on WebSockets, pings on.
+    The process's garbage collector is tuned for it (see ``tune_gc``)."""
+    tune_gc()
     return uvicorn.Config(
         create_app(config),
         host=host,
         port=port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_ping_interval=WS_PING_INTERVAL_S,
         ws_ping_timeout=WS_PING_TIMEOUT_S,
@@ -40,6 +46,21 @@ def uvicorn_config(config: EdgeConfig, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+
+
+def tune_gc() -> None:
+    """Collects the young generation every GC_YOUNG allocations, not 700.
+
+    An edge keeps about a hundred tracked objects per open WebSocket, and
+    a handshake leaves some in reference cycles. With the default
+    threshold those cycles outlive two young collections before they are
+    garbage, so only full collections free them; and full collections,
+    frequent while sockets arrive, each stop the process for 0.3 to 0.6 s
+    over 10,000 sockets (a broadcast then arrives that late). A larger
+    young generation frees them young, and full collections stay rare.
+    """
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG, middle, old)
 
 
 def run(config: EdgeConfig, host: str, port: int) -> None:

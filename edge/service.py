@@ -23,7 +23,9 @@ from edge.server import run, serve
 logger = logging.getLogger(__name__)
 
 
-def config_of(settings: Settings, redis_url: str, secret: str) -> EdgeConfig:
+def config_of(
+    settings: Settings, redis_url: str, secret: str, database_url: str | None = None
+) -> EdgeConfig:
     """The edge's config from the deployment's settings."""
     return EdgeConfig(
         redis_url=redis_url,
@@ -32,19 +34,32 @@ def config_of(settings: Settings, redis_url: str, secret: str) -> EdgeConfig:
         ip_limit=settings.edge_ip_limit,
         session_limit=settings.edge_session_limit,
         trust_proxy=settings.edge_trust_proxy,
+        database_url=database_url,
+        database_app_password=settings.database_app_password,
+        database_system_password=settings.database_system_password,
+        admin_limit=settings.admin_limit,
+        admin_email=settings.admin_email,
+        admin_password=settings.admin_password,
     )
 
 
 async def edge_service(runtime: Runtime) -> None:
     """The edge beside the servers of `vq up`."""
     settings = runtime.settings
-    config = config_of(settings, runtime.urls.redis, runtime.secret)
+    config = config_of(
+        settings, runtime.urls.redis, runtime.secret, runtime.urls.database
+    )
     await serve(config, settings.edge_host, settings.edge_port)
 
 
 def edge_command(settings: Settings, args: argparse.Namespace) -> int:
     """`vq edge`: one edge process against a running Redis."""
-    config = config_of(settings, redis_url_of(settings), resolve_secret(settings))
+    database_url = settings.database_url or (
+        f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/vq"
+    )
+    config = config_of(
+        settings, redis_url_of(settings), resolve_secret(settings), database_url
+    )
     run(config, settings.edge_host, settings.edge_port)
     return 0
 

@@ -1,0 +1,125 @@
+"""Queue definitions as the admin API manages them, on a vq_app
+connection inside the tenant's transaction.
+
+Writes use the statement of ``persistence.queues.save`` inside the
+caller's transaction, so that the audit entry commits with the change;
+the caller pushes the definition to Redis after the commit, as ``save``
+does. Archiving keeps the row (sessions and events refer to it) and
+marks it inactive, so start-up no longer pushes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from core.model import QueueConfig
+from persistence.pool import Connection
+from persistence.queues import UPSERT_QUEUE, QueueDefinition
+
+_COLUMNS = """
+id, tenant_id, name, description, config::text, is_active, archived_at,
+updated_at
+"""
+LIST = f"""
+SELECT {_COLUMNS} FROM queues
+WHERE ($1 OR archived_at IS NULL) ORDER BY id
+"""
+GET = f"SELECT {_COLUMNS} FROM queues WHERE id = $1"
+GET_FOR_UPDATE = GET + " FOR UPDATE"
+COUNT = "SELECT count(*) FROM queues WHERE archived_at IS NULL"
+ARCHIVE = """
+UPDATE queues SET is_active = false, archived_at = now(), updated_at = now()
+WHERE id = $1
+"""
+
+_encoder = msgspec.json.Encoder()
+_config = msgspec.json.Decoder(QueueConfig)
+
+
+class StoredQueue(msgspec.Struct, frozen=True, kw_only=True):
+    """A definition with its archive time and version tag."""
+
+    definition: QueueDefinition
+    archived_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def etag(self) -> str:
+        """A strong tag of the stored definition."""
+        body = _encoder.encode(self.definition) + str(self.archived_at).encode()
+        return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _stored(row: asyncpg.Record) -> StoredQueue:
+    definition = QueueDefinition(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        config=_config.decode(row["config"]),
+        is_active=row["is_active"],
+    )
+    return StoredQueue(
+        definition=definition,
+        archived_at=row["archived_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def list_queues(
+    connection: Connection, archived: bool = False
+) -> list[StoredQueue]:
+    return [_stored(row) for row in await connection.fetch(LIST, archived)]
+
+
+async def get(
+    connection: Connection, queue_id: str, for_update: bool = False
+) -> StoredQueue | None:
+    row = await connection.fetchrow(GET_FOR_UPDATE if for_update else GET, queue_id)
+    return None if row is None else _stored(row)
+
+
+async def count_live(connection: Connection) -> int:
+    return int(await connection.fetchval(COUNT))
+
+
+async def write(connection: Connection, queue: QueueDefinition) -> None:
+    """Inserts or updates the row (push to Redis after the commit)."""
+    await connection.execute(
+        UPSERT_QUEUE,
+        queue.id,
+        queue.tenant_id,
+        queue.name,
+        queue.description,
+        _encoder.encode(queue.config).decode(),
+        queue.is_active,
+    )
+
+
+async def archive(connection: Connection, queue_id: str) -> None:
+    await connection.execute(ARCHIVE, queue_id)
+
+
+INSERT = """
+INSERT INTO queues (id, tenant_id, name, description, config, is_active)
+VALUES ($1, $2, $3, $4, $5::jsonb, true)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+
+
+async def insert(connection: Connection, queue: QueueDefinition) -> bool:
+    """Adds a new queue; False when the id is taken (by any tenant: queue
+    ids are public names, used in the visitor API's URLs)."""
+    found = await connection.fetchval(
+        INSERT,
+        queue.id,
+        queue.tenant_id,
+        queue.name,
+        queue.description,
+        _encoder.encode(queue.config).decode(),
+    )
+    return found is not None

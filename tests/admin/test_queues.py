@@ -1,0 +1,128 @@
+"""Queues through the admin API: definitions, ETags, live changes, the
+audit log and the tenant's limits."""
+
+from __future__ import annotations
+
+import httpx
+
+from core.engine import QueueEngine
+from tests.admin.conftest import World, ok
+
+
+async def test_waiting_users_come_live_from_the_engine(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """The listing counts the visitors waiting in Redis right now."""
+    for _ in range(3):
+        await engine.join(world.a.queues[1])
+    answer = ok(
+        await http.get(
+            f"/v1/tenants/{world.a.id}/queues", headers=world.headers("staff")
+        )
+    )
+    counts = {q["id"]: q["waitingUsers"] for q in answer["queues"]}
+    assert counts == {world.a.queues[0]: 0, world.a.queues[1]: 3}
+
+
+async def test_updates_need_the_current_etag_and_are_audited(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """PATCH without If-Match is 428, with a stale tag 412, with the
+    current one applied to Redis and recorded with before and after."""
+    headers = world.headers("manager")
+    path = f"/v1/tenants/{world.a.id}/queues/{world.a.queues[0]}"
+    etag = (await http.get(path, headers=headers)).headers["etag"]
+    change = {
+        "name": "Front desk",
+        "settings": {"mode": "service", "serviceTimeS": 120},
+    }
+
+    assert (await http.patch(path, json=change, headers=headers)).status_code == 428
+    stale = {**headers, "If-Match": '"0"'}
+    assert (await http.patch(path, json=change, headers=stale)).status_code == 412
+    fresh = {**headers, "If-Match": etag}
+    answer = await http.patch(path, json=change, headers=fresh)
+    assert ok(answer)["name"] == "Front desk"
+    assert answer.headers["etag"] != etag
+    assert (await engine.get_config(world.a.queues[0])).service_time_s == 120
+
+    log = ok(
+        await http.get(
+            f"/v1/tenants/{world.a.id}/audit",
+            params={"action": "queue.update"},
+            headers=headers,
+        )
+    )
+    entry = log["entries"][0]
+    assert entry["actor"] == f"user:{world.a.manager_id}"
+    assert (entry["before"]["name"], entry["after"]["name"]) == ("Desk", "Front desk")
+
+
+async def test_live_changes_reach_the_engine_and_the_definition(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """Pause and a new capacity change the running queue and stay in the
+    stored definition; resume opens it again."""
+    headers = world.headers("manager")
+    path = f"/v1/tenants/{world.a.id}/queues/{world.a.queues[0]}"
+    ok(await http.post(path + "/pause", headers=headers))
+    ok(await http.patch(path + "/live", json={"maxWaiting": 7}, headers=headers))
+    config = await engine.get_config(world.a.queues[0])
+    assert (config.state, config.max_waiting) == ("paused", 7)
+    stored = ok(await http.get(path, headers=headers))
+    assert (stored["status"], stored["settings"]["maxWaiting"]) == ("paused", 7)
+
+    ok(await http.post(path + "/resume", headers=headers))
+    assert (await engine.get_config(world.a.queues[0])).state == "open"
+
+
+async def test_archiving_closes_the_queue_and_hides_it(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """DELETE archives: the engine closes the queue and the default
+    listing leaves it out."""
+    headers = world.headers("manager")
+    base = f"/v1/tenants/{world.a.id}/queues"
+    ok(await http.delete(f"{base}/{world.a.queues[1]}", headers=headers), 204)
+    assert (await engine.get_config(world.a.queues[1])).state == "closed"
+    listed = ok(await http.get(base, headers=headers))["queues"]
+    assert [q["id"] for q in listed] == world.a.queues[:1]
+
+
+async def test_tenant_limits_bound_queues_and_waiting(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """With a limit of 2 queues a third is refused; the waiting limit per
+    queue caps each queue's max waiting."""
+    admin = world.headers("admin")
+    limits = {"settings": {"limits": {"queues": 2, "waitingPerQueue": 50}}}
+    ok(await http.patch(f"/v1/tenants/{world.a.id}", json=limits, headers=admin))
+    body = {"name": "Extra", "settings": {"mode": "service"}}
+    base = f"/v1/tenants/{world.a.id}/queues"
+    refused = await http.post(base, json=body, headers=admin)
+    assert refused.json()["error"]["code"] == "queue_limit"
+
+    ok(await http.delete(f"{base}/{world.a.queues[1]}", headers=admin), 204)
+    made = ok(await http.post(base, json=body, headers=admin), 201)
+    assert made["settings"]["maxWaiting"] == 50
+
+
+async def test_bad_queue_input_is_answered_4xx(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """Malformed JSON, unknown fields and broken settings get JSON 4xx."""
+    headers = world.headers("manager")
+    base = f"/v1/tenants/{world.a.id}/queues"
+    for content in (b"{", b'{"name": "x", "settings": {"mode": "x"}}', b'{"zz": 1}'):
+        answer = await http.post(base, content=content, headers=headers)
+        assert answer.status_code in (400, 422), answer.text
+        assert "error" in answer.json()
+    times = {
+        "mode": "service",
+        "openAt": "2030-01-02T00:00:00Z",
+        "closeAt": "2030-01-01T00:00:00Z",
+    }
+    answer = await http.post(
+        base, json={"name": "x", "settings": times}, headers=headers
+    )
+    assert answer.status_code == 422

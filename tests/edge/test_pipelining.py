@@ -1,0 +1,63 @@
+"""The merging Redis client of the edge: concurrent commands share one
+pipeline, and each caller still gets its own reply or error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+
+from edge import pipelining
+
+
+@pytest_asyncio.fixture
+async def client(redis_url: str) -> AsyncIterator[pipelining.PipeliningRedis]:
+    redis = pipelining.connect(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+async def test_concurrent_commands_get_their_own_replies(
+    client: pipelining.PipeliningRedis, key_prefix: str
+) -> None:
+    """Replies, parsed as usual, and an error reach only their caller."""
+    key, other = f"{key_prefix}:pipe:hash", f"{key_prefix}:pipe:n"
+    await client.hset(key, mapping={"a": "1"})  # type: ignore[misc]
+    replies = await asyncio.gather(
+        client.hgetall(key),  # type: ignore[arg-type]
+        client.incr(other),
+        client.incr(key),  # a hash: the wrong type
+        client.incr(other),
+        return_exceptions=True,
+    )
+    assert replies[0] == {"a": "1"}
+    assert replies[1] == 1 and replies[3] == 2
+    assert isinstance(replies[2], ResponseError)
+    await client.delete(key, other)
+
+
+async def test_an_unknown_script_reaches_its_caller(
+    client: pipelining.PipeliningRedis,
+) -> None:
+    """NOSCRIPT comes back as NoScriptError, so the caller can load it."""
+    with pytest.raises(NoScriptError):
+        await client.evalsha("0" * 40, 0)  # type: ignore[misc]
+
+
+async def test_a_dropped_connection_fails_its_batch_then_reconnects(
+    client: pipelining.PipeliningRedis, redis_url: str
+) -> None:
+    """Every caller of a batch on a dead connection learns of it; the next
+    command opens a new connection."""
+    own_id = await client.client_id()
+    killer = pipelining.connect(redis_url)
+    await killer.client_kill_filter(_id=own_id)
+    await killer.aclose()
+
+    replies = await asyncio.gather(client.ping(), client.ping(), return_exceptions=True)
+    assert all(isinstance(r, RedisConnectionError) for r in replies)
+    assert await client.ping() is True
