@@ -24,8 +24,9 @@ _COLUMNS = """
 id, tenant_id, name, description, config::text, is_active, archived_at,
 updated_at
 """
-LIST = f"""
-SELECT {_COLUMNS} FROM queues
+# What a queue list shows: no configuration to decode per row.
+LIST_BRIEF = """
+SELECT id, name, config ->> 'state' AS state, archived_at FROM queues
 WHERE ($1 OR archived_at IS NULL) ORDER BY id
 """
 GET = f"SELECT {_COLUMNS} FROM queues WHERE id = $1"
@@ -69,10 +70,28 @@ def _stored(row: asyncpg.Record) -> StoredQueue:
     )
 
 
-async def list_queues(
+class QueueBrief(msgspec.Struct, frozen=True, kw_only=True):
+    """A queue as a list shows it."""
+
+    id: str
+    name: str
+    state: str  # the stored state, for queues Redis does not run
+    archived_at: datetime | None
+
+
+async def list_briefs(
     connection: Connection, archived: bool = False
-) -> list[StoredQueue]:
-    return [_stored(row) for row in await connection.fetch(LIST, archived)]
+) -> list[QueueBrief]:
+    rows = await connection.fetch(LIST_BRIEF, archived)
+    return [
+        QueueBrief(
+            id=row["id"],
+            name=row["name"],
+            state=row["state"],
+            archived_at=row["archived_at"],
+        )
+        for row in rows
+    ]
 
 
 async def get(

@@ -118,14 +118,12 @@ async def check_assigned(
 async def list_queues(call: Call) -> schemas.QueueList:
     query: schemas.QueueListQuery = call.query
     async with tenant_transaction(call.admin.app_pool, call.tenant_id) as connection:
-        found = await queue_admin.list_queues(connection, query.archived)
+        found = await queue_admin.list_briefs(connection, query.archived)
     # One pipelined read for every queue still running: archived ones, and
     # stored ones not pushed yet (the next start-up pushes them), have none.
-    live = [q.definition.id for q in found if q.archived_at is None]
+    live = [q.id for q in found if q.archived_at is None]
     read = dict(zip(live, await call.admin.engine.summaries(live), strict=True))
-    return schemas.QueueList(
-        queues=[_summary(q, read.get(q.definition.id)) for q in found]
-    )
+    return schemas.QueueList(queues=[_summary(q, read.get(q.id)) for q in found])
 
 
 async def _counters(call: Call, stored: StoredQueue) -> QueueCounters | None:
@@ -137,12 +135,18 @@ async def _counters(call: Call, stored: StoredQueue) -> QueueCounters | None:
         return None  # stored, not pushed yet: the next start-up pushes it
 
 
-def _summary(stored: StoredQueue, live: QueueSummary | None) -> schemas.QueueSummary:
+def _summary(
+    brief: queue_admin.QueueBrief, live: QueueSummary | None
+) -> schemas.QueueSummary:
     estimate = live.estimate if live else None
+    # The status the requirements list: archived, else the live state.
+    status: Any = live.state if live else brief.state
+    if brief.archived_at is not None:
+        status = "archived"
     return schemas.QueueSummary(
-        id=stored.definition.id,
-        name=stored.definition.name,
-        status=status_of(stored, live.state if live else None),
+        id=brief.id,
+        name=brief.name,
+        status=status,
         waiting_users=live.waiting if live else 0,
         estimated_wait_time=estimate.p50_s if estimate else None,
     )
