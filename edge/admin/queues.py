@@ -29,6 +29,7 @@ from core.model import (
 from edge.admin import schemas
 from edge.admin.operations import Call, Operation
 from edge.admin.permissions import QUEUE_SCOPED, Action, not_assigned, not_found
+from edge.admin.sites import publish_site
 from edge.errors import ApiError
 from edge.responses import NO_STORE
 from edge.schemas import encoder
@@ -167,7 +168,9 @@ async def create_queue(call: Call) -> Response:
             raise ApiError(409, "queue_exists", "a queue has this id", "id")
         stored = await load_queue(call, connection, queue_id)
         await _audit(call, connection, "queue.create", queue_id, None, stored)
+        tenant = await _tenant(connection, call.tenant_id)
     await call.admin.engine.configure(queue_id, config)
+    await publish_site(call.admin.engine, tenant, queue_id, body.name)
     return with_etag(stored, 201)
 
 
@@ -202,7 +205,9 @@ async def update_queue(call: Call) -> Response:
         await queue_admin.write(connection, definition)
         after = await load_queue(call, connection, definition.id)
         await _audit(call, connection, "queue.update", definition.id, stored, after)
+        tenant = await _tenant(connection, call.tenant_id)
     await call.admin.engine.configure(definition.id, definition.config)
+    await publish_site(call.admin.engine, tenant, definition.id, definition.name)
     return with_etag(after)
 
 
@@ -316,10 +321,15 @@ async def _live(call: Call, queue_id: str, changes: QueueChanges) -> None:
         await call.admin.engine.update(queue_id, changes)
 
 
-async def _limits(connection: Connection, tenant_id: str) -> schemas.TenantLimits:
+async def _tenant(connection: Connection, tenant_id: str) -> tenants.TenantRecord:
     record = await tenants.get(connection, tenant_id)
     if record is None:
         raise not_found()
+    return record
+
+
+async def _limits(connection: Connection, tenant_id: str) -> schemas.TenantLimits:
+    record = await _tenant(connection, tenant_id)
     return msgspec.convert(record.configuration, schemas.TenantSettings).limits
 
 

@@ -9,8 +9,9 @@ from msgspec import UNSET
 from edge.admin import schemas
 from edge.admin.operations import Call, Operation
 from edge.admin.permissions import Action, not_found
+from edge.admin.sites import publish_site
 from edge.errors import ApiError
-from persistence import audit, tenants
+from persistence import audit, queue_admin, tenants
 from persistence.pool import tenant_transaction
 from persistence.tenants import TenantRecord
 
@@ -124,7 +125,11 @@ async def _change(
             before,
             after,
         )
+        briefs = await queue_admin.list_briefs(connection)
     call.admin.forget_tenant(tenant_id)
+    if action == "tenant.update":
+        for brief in briefs:
+            await publish_site(call.admin.engine, updated, brief.id, brief.name)
     return after
 
 

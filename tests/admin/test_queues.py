@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from core.engine import QueueEngine
+from edge.site import read_site
 from tests.admin.conftest import World, ok
 
 
@@ -126,3 +127,42 @@ async def test_bad_queue_input_is_answered_4xx(
         base, json={"name": "x", "settings": times}, headers=headers
     )
     assert answer.status_code == 422
+
+
+async def test_waiting_rooms_follow_the_tenant_settings(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """A queue's waiting room takes its tenant's name, colour and allowed
+    origins at creation, and again when the tenant's settings change."""
+    admin, tenant = world.headers("admin"), world.a.id
+    settings = {
+        "branding": {"displayName": "Bank of Tests", "primaryColor": "#123456"},
+        "allowedRedirectOrigins": ["https://bank.example"],
+    }
+    ok(
+        await http.patch(
+            f"/v1/tenants/{tenant}", json={"settings": settings}, headers=admin
+        )
+    )
+    created = ok(
+        await http.post(
+            f"/v1/tenants/{tenant}/queues",
+            json={"name": "Loans", "settings": {"mode": "service"}},
+            headers=admin,
+        ),
+        201,
+    )
+    site = await read_site(engine, created["id"])
+    assert (site.tenant_name, site.title) == ("Bank of Tests", "Loans")
+    assert site.colours.accent == "#123456"
+    assert site.allowed_origins == ["https://bank.example"]
+
+    settings["allowedRedirectOrigins"] = ["https://new.example"]
+    ok(
+        await http.patch(
+            f"/v1/tenants/{tenant}", json={"settings": settings}, headers=admin
+        )
+    )
+    for queue_id in (created["id"], *world.a.queues):
+        site = await read_site(engine, queue_id)
+        assert site.allowed_origins == ["https://new.example"]
