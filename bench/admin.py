@@ -18,24 +18,22 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import ExitStack, asynccontextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import asyncpg
 import httpx
-import uvicorn
 
 from bench._common import Result, emit, key_prefix, parser, percentile
 from core.engine import QueueEngine
 from core.model import QueueConfig
 from core.store import connect
-from deploy._utils import free_port
 from deploy.embedded import EmbeddedPostgres, EmbeddedRedis
 from deploy.settings import Settings
 from edge.admin.tokens import AccessTokens, Principal
 from edge.context import EdgeConfig
-from edge.server import uvicorn_config
+from edge.server import running_edge
 from persistence.migrate import apply_migrations
 from persistence.pool import APP_ROLE, open_pool, tenant_transaction
 from persistence.queue_admin import insert
@@ -150,23 +148,6 @@ async def _run(
     finally:
         await pool.close()
         await client.aclose()
-
-
-@asynccontextmanager
-async def running_edge(config: EdgeConfig) -> AsyncIterator[str]:
-    """The edge served by uvicorn on a free port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn_config(config, "127.0.0.1", port))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def main(argv: Sequence[str]) -> int:

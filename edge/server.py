@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import uvicorn
 
+from deploy._utils import free_port
 from edge.app import create_app
 from edge.context import EdgeConfig
 from edge.wsprotocol import LeanWebSocketProtocol
@@ -87,3 +89,26 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+@contextlib.asynccontextmanager
+async def running_edge(
+    config: EdgeConfig, app: Any = None, port: int | None = None
+) -> AsyncIterator[str]:
+    """Serves the edge (or ``app``) with uvicorn in this event loop, on
+    ``port`` or a free one, for tests and benchmarks; yields its base URL."""
+    port = port or free_port()
+    settings = uvicorn_config(config, "127.0.0.1", port)
+    if app is not None:
+        settings.app = app
+    server = uvicorn.Server(settings)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -23,7 +23,8 @@ from redis.asyncio import Redis
 from core.engine import QueueEngine
 from core.passwords import hash_password
 from edge.admin.tokens import AccessTokens, Principal
-from tests.edge.conftest import HIGH, SECRET, edge_config, running_edge
+from edge.server import running_edge
+from tests.edge.conftest import HIGH, SECRET, edge_config
 from tests.persistence.conftest import app_pool, migrated_url, system_pool
 
 __all__ = ["app_pool", "migrated_url", "system_pool"]

@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 
 from deploy.embedded import EmbeddedPostgres, EmbeddedRedis
+from edge.server import running_edge
 from persistence.migrate import apply_migrations
-from tests.edge.conftest import edge_config, running_edge
+from tests.edge.conftest import edge_config
 
 EMAIL = "ci-admin@example.com"
 CHECKS = "not_a_server_error,response_schema_conformance"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 
 from edge.admin import OPERATIONS
+from edge.server import running_edge
 from tests.admin.conftest import World
-from tests.edge.conftest import edge_config, running_edge
+from tests.edge.conftest import edge_config
 
 
 async def test_openapi_lists_every_operation_with_its_schemas(

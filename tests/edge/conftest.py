@@ -7,47 +7,22 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from redis.asyncio import Redis
 
 from core.engine import QueueEngine
 from core.model import QueueConfig
-from deploy._utils import free_port
 from edge.context import EdgeConfig
-from edge.server import uvicorn_config
+from edge.server import running_edge
 from edge.site import QueueSite, write_site
 
 SECRET = b"edge-test-secret-of-32-bytes-ok!"
 SITE_ORIGIN = "https://shop.example"
 HIGH = "100000/minute"
-
-
-@asynccontextmanager
-async def running_edge(
-    config: EdgeConfig, app: Any = None, port: int | None = None
-) -> AsyncIterator[str]:
-    """Serves the edge (or ``app``) with uvicorn; yields its base URL."""
-    port = port or free_port()
-    settings = uvicorn_config(config, "127.0.0.1", port)
-    if app is not None:
-        settings.app = app
-    server = uvicorn.Server(settings)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def edge_config(redis_url: str, prefix: str, **limits: Any) -> EdgeConfig:

@@ -24,6 +24,7 @@ from deploy._utils import free_port
 from deploy.examples.protected_site import asgi_app, wsgi_app
 from edge.connector import ConnectorConfig
 from edge.redirects import origin_of
+from edge.server import running_edge
 from edge.site import QueueSite
 from tests.edge.conftest import (
     SECRET,
@@ -31,7 +32,6 @@ from tests.edge.conftest import (
     edge_config,
     join,
     release_until_active,
-    running_edge,
 )
 
 

@@ -9,13 +9,13 @@ import pytest_asyncio
 
 from deploy._utils import free_port
 from edge.pow import leading_zero_bits, solution_digest, solve
+from edge.server import running_edge
 from edge.site import QueueSite
 from tests.edge.conftest import (
     SITE_ORIGIN,
     MakeQueue,
     edge_config,
     join,
-    running_edge,
 )
 
 
