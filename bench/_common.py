@@ -20,14 +20,17 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import msgspec
 from redis.asyncio import Redis
 
 from core.store import connect
 from deploy._utils import redact_url
-from deploy.embedded import EmbeddedRedis
+from deploy.embedded import EmbeddedPostgres, EmbeddedRedis
 from deploy.settings import Settings
+from persistence.migrate import apply_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +108,37 @@ def redis_server() -> Iterator[str]:
         EmbeddedRedis(Path(folder) / "redis") as server,
     ):
         yield server.url
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """VQ_DATABASE_URL when set, else an embedded PostgreSQL in a
+    temporary folder, stopped and removed on exit."""
+    url = Settings.from_env().database_url
+    if url is not None:
+        logger.info("postgres external url=%s", redact_url(url))
+        yield url
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="vq-bench-") as folder,
+        EmbeddedPostgres(Path(folder) / "postgres") as server,
+    ):
+        yield server.url
+
+
+@asynccontextmanager
+async def bench_database(server_url: str) -> AsyncIterator[str]:
+    """A migrated database of this run alone, dropped at the end."""
+    name = f"vq_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        await asyncio.to_thread(apply_migrations, url)
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
 
 
 @asynccontextmanager

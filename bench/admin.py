@@ -16,25 +16,28 @@ import asyncio
 import logging
 import secrets
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
-from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench._common import Result, emit, key_prefix, parser, percentile
+from bench._common import (
+    Result,
+    bench_database,
+    emit,
+    key_prefix,
+    parser,
+    percentile,
+    postgres_server,
+    redis_server,
+)
 from core.engine import QueueEngine
 from core.model import QueueConfig
 from core.store import connect
-from deploy.embedded import EmbeddedPostgres, EmbeddedRedis
-from deploy.settings import Settings
 from edge.admin.tokens import AccessTokens, Principal
 from edge.context import EdgeConfig
 from edge.server import running_edge
-from persistence.migrate import apply_migrations
 from persistence.pool import APP_ROLE, open_pool, tenant_transaction
 from persistence.queue_admin import insert
 from persistence.queues import QueueDefinition
@@ -120,6 +123,14 @@ async def tenant_switch(
     )
 
 
+async def _measure(
+    redis_url: str, server_url: str, names: list[str], quick: bool
+) -> None:
+    """Runs the suite in a migrated database of its own."""
+    async with bench_database(server_url) as database_url:
+        await _run(redis_url, database_url, names, quick)
+
+
 async def _run(
     redis_url: str, database_url: str, names: list[str], quick: bool
 ) -> None:
@@ -155,15 +166,6 @@ def main(argv: Sequence[str]) -> int:
     description = (__doc__ or "").splitlines()[0]
     options = parser("admin", NAMES, description).parse_args(argv)
     names = [name for name in NAMES if not options.only or name in options.only]
-    settings = Settings.from_env()
-    with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vq-")))
-        redis_url = settings.redis_url or (
-            stack.enter_context(EmbeddedRedis(folder / "redis")).url
-        )
-        database_url = settings.database_url
-        if database_url is None:
-            database_url = stack.enter_context(EmbeddedPostgres(folder / "pg")).url
-        apply_migrations(database_url)
-        asyncio.run(_run(redis_url, database_url, names, options.quick))
+    with redis_server() as redis_url, postgres_server() as server_url:
+        asyncio.run(_measure(redis_url, server_url, names, options.quick))
     return 0

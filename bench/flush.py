@@ -21,30 +21,25 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bench._common import (
     Result,
+    bench_database,
     emit,
     key_prefix,
     parser,
     percentile,
+    postgres_server,
     redis_client,
     redis_server,
 )
 from core.engine import QueueEngine
 from core.model import QueueConfig
-from deploy._utils import redact_url
-from deploy.embedded import EmbeddedPostgres
-from deploy.settings import Settings
-from persistence.migrate import apply_migrations
 from persistence.pool import SYSTEM_ROLE, open_pool
 from workers.flusher import Flusher
 
@@ -91,37 +86,6 @@ def main(argv: Sequence[str]) -> int:
     with redis_server() as redis_url, postgres_server() as server_url:
         asyncio.run(_run(redis_url, server_url, names, sizes))
     return 0
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """VQ_DATABASE_URL when set, else an embedded PostgreSQL in a
-    temporary folder, stopped and removed on exit."""
-    url = Settings.from_env().database_url
-    if url is not None:
-        logger.info("postgres external url=%s", redact_url(url))
-        yield url
-        return
-    with (
-        tempfile.TemporaryDirectory(prefix="vq-bench-") as folder,
-        EmbeddedPostgres(Path(folder) / "postgres") as server,
-    ):
-        yield server.url
-
-
-@contextlib.asynccontextmanager
-async def bench_database(server_url: str) -> AsyncIterator[str]:
-    """A migrated database of this run alone, dropped at the end."""
-    name = f"vq_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-        await asyncio.to_thread(apply_migrations, url)
-        yield url
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
 
 
 async def _run(redis_url: str, server_url: str, names: list[str], sizes: Sizes) -> None:
