@@ -1,17 +1,17 @@
 """Visitor sessions as rows of ``user_sessions``, folded from events.
 
-Each event changes a few columns of its session (``_CHANGES``). A batch is
-folded in stream order into one patch per visit: a ``joined`` event starts
-a new visit (a new row), any other event continues the visit it follows,
-either one started earlier in the batch or the session's live row. Then one
-UPDATE applies the continuations and one INSERT adds the new visits, so a
-batch costs two statements whatever its size. A patch leaves a column as it
-is where it holds null: no event clears a column.
+Each event changes a few columns of its session (``_visit``, ``_CHANGES``).
+A batch is folded in stream order into one patch per visit: a ``joined``
+event starts a new visit (a new row), any other event continues the visit
+it follows, either one started earlier in the batch or the session's live
+row. Then one UPDATE applies the continuations and one INSERT adds the new
+visits, so a batch costs two statements whatever its size. A patch leaves
+a column as it is where it has no value: no event clears a column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,14 @@ import asyncpg
 import msgspec
 
 from core.events import Event
-from persistence.events import QueueEvent, ms_time
+from persistence.events import QueueEvent
 from persistence.pool import Connection
 
 Patch = dict[str, Any]
 
-# The columns a patch may set, with their SQL types. A batch travels as one
-# text array per column (binary, no JSON to parse) and is cast in SQL.
+# The columns a patch may set, with their SQL types. A batch of patches
+# travels as one JSON array of objects (a key left out is null), times as
+# Unix milliseconds that SQL makes timestamps.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "text"),
     ("priority", "smallint"),
@@ -54,36 +55,53 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 IDENTITY = ("tenant_id", "queue_id", "user_identifier", "last_entry_id")
 _NAMES = IDENTITY + tuple(name for name, _ in COLUMNS)
 _TYPES = dict(COLUMNS)
-_PATCHES = "unnest({}) AS p({})".format(
-    ", ".join(f"${i}::text[]" for i in range(1, len(_NAMES) + 1)),
-    ", ".join(_NAMES),
-)
 
 
-def _cast(name: str) -> str:
-    return f"p.{name}::{_TYPES[name]}" if name in _TYPES else f"p.{name}"
+def _json_type(name: str) -> str:
+    """The type a patch's JSON value has: milliseconds for a time."""
+    sql = _TYPES.get(name, "text")
+    return "bigint" if sql == "timestamptz" else sql
+
+
+def _value(name: str) -> str:
+    """The SQL value of a patch's column."""
+    if _TYPES.get(name) == "timestamptz":
+        return f"to_timestamp(p.{name} / 1000.0)"
+    return f"p.{name}"
+
+
+def _patches(parameter: str) -> str:
+    """The patches in the JSON array ``parameter`` ('$1'), as rows p."""
+    columns = ", ".join(f"{name} {_json_type(name)}" for name in _NAMES)
+    return f"json_to_recordset({parameter}::json) AS p({columns})"
+
+
+def add_visits(parameter: str) -> str:
+    """An INSERT of the new visits in the JSON array ``parameter``."""
+    return f"""
+INSERT INTO user_sessions ({", ".join(_NAMES)})
+SELECT {", ".join(_value(n) for n in _NAMES)}
+FROM {_patches(parameter)}
+"""  # noqa: S608
 
 
 # A null in a patch keeps the column as it is. (Both statements are built
 # from the fixed column list above, never from input.)
 UPDATE_LIVE = f"""
 UPDATE user_sessions AS s SET
-    {", ".join(f"{n} = coalesce({_cast(n)}, s.{n})" for n, _ in COLUMNS)},
+    {", ".join(f"{n} = coalesce({_value(n)}, s.{n})" for n, _ in COLUMNS)},
     last_entry_id = p.last_entry_id,
     updated_at = now()
-FROM {_PATCHES}
+FROM {_patches("$1")}
 WHERE s.queue_id = p.queue_id
   AND s.user_identifier = p.user_identifier
   AND s.status IN ('waiting', 'prequeue', 'active')
 """  # noqa: S608
-INSERT_VISITS = f"""
-INSERT INTO user_sessions ({", ".join(_NAMES)})
-SELECT {", ".join(_cast(n) for n in _NAMES)}
-FROM {_PATCHES}
-ON CONFLICT (queue_id, user_identifier)
+# A visit whose session is live already (its join redelivered) is skipped.
+INSERT_VISITS = f"""{add_visits("$1")}ON CONFLICT (queue_id, user_identifier)
     WHERE status IN ('waiting', 'prequeue', 'active')
 DO NOTHING
-"""  # noqa: S608
+"""
 LIVE_BY_SCORE = """
 SELECT * FROM user_sessions
 WHERE queue_id = $1 AND status IN ('waiting', 'prequeue', 'active')
@@ -109,6 +127,11 @@ class Visits:
     continued: dict[tuple[str, str], Patch] = field(default_factory=dict)
     started: list[Patch] = field(default_factory=list)
 
+    def outcome(self, inserted: int, updated: int) -> Outcome:
+        """What applying these visits did, from the two row counts."""
+        wanted = len(self.continued) + len(self.started)
+        return Outcome(inserted, updated, wanted - inserted - updated)
+
 
 def fold(batch: Iterable[QueueEvent]) -> Visits:
     """The batch's session changes, one patch per visit, in stream order."""
@@ -116,34 +139,47 @@ def fold(batch: Iterable[QueueEvent]) -> Visits:
     current: dict[tuple[str, str], Patch] = {}
     for item in batch:
         event = item.event
-        change = _CHANGES.get(event.type)
-        if change is None or not event.sid:
+        if not event.sid:
             continue  # a queue-level event
+        if event.type == "joined":  # most events, in a surge
+            visit = current[item.queue_id, event.sid] = _visit(item)
+            visits.started.append(visit)
+            continue
+        change = _CHANGES.get(event.type)
+        if change is None:
+            continue
         key = (item.queue_id, event.sid)
-        if event.type == "joined":
-            current[key] = _identity(item)
-            visits.started.append(current[key])
-        elif key not in current:
-            current[key] = visits.continued[key] = _identity(item)
-        patch = current[key]
+        patch = current.get(key)
+        if patch is None:
+            patch = current[key] = visits.continued[key] = _identity(item)
         patch.update((k, v) for k, v in change(event).items() if v is not None)
         patch["last_entry_id"] = event.id
     return visits
 
 
-async def apply(connection: Connection, batch: Sequence[QueueEvent]) -> Outcome:
-    """Applies the batch's session changes (call inside the transaction
-    that stored its events)."""
-    visits = fold(batch)
-    updated = inserted = 0
-    if visits.continued:
-        patches = list(visits.continued.values())
-        updated = _count(await connection.execute(UPDATE_LIVE, *_arrays(patches)))
+def encode(patches: list[Patch]) -> str:
+    """Patches as the JSON array the statements take."""
+    return _encoder.encode(patches).decode()
+
+
+async def apply(connection: Connection, visits: Visits) -> Outcome:
+    """Applies a batch's session changes, folded (call inside the
+    transaction that stored its events)."""
+    updated = await continue_live(connection, visits)
+    inserted = 0
     if visits.started:
-        status = await connection.execute(INSERT_VISITS, *_arrays(visits.started))
-        inserted = _count(status)
-    wanted = len(visits.continued) + len(visits.started)
-    return Outcome(inserted, updated, wanted - inserted - updated)
+        status = await connection.execute(INSERT_VISITS, encode(visits.started))
+        inserted = count(status)
+    return visits.outcome(inserted, updated)
+
+
+async def continue_live(connection: Connection, visits: Visits) -> int:
+    """Applies the continuations to the live rows; returns how many
+    (before any new visit is added: a visit may end and start again)."""
+    if not visits.continued:
+        return 0
+    patches = encode(list(visits.continued.values()))
+    return count(await connection.execute(UPDATE_LIVE, patches))
 
 
 async def live_by_score(connection: Connection, queue_id: str) -> list[asyncpg.Record]:
@@ -159,57 +195,52 @@ def _identity(item: QueueEvent) -> Patch:
     }
 
 
-def _arrays(patches: list[Patch]) -> list[list[str | None]]:
-    """The patches as one text array per column of _NAMES."""
-    return [[_as_text(p.get(name)) for p in patches] for name in _NAMES]
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return _encoder.encode(value).decode()
-    return str(value)
-
-
-def _count(status: str) -> int:
+def count(status: str) -> int:
     """The row count of a command status such as 'UPDATE 3'."""
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _at(event: Event) -> str:
-    return ms_time(event.at).isoformat()
+def _at(event: Event) -> int:
+    return event.at
 
 
 def _int(text: str | None) -> int | None:
     return int(text) if text not in (None, "") else None
 
 
-def _quote(text: str | None) -> int | None:
-    value = _int(text)
-    return None if value is None or value < 0 else value
-
-
 def _text(text: str | None) -> str | None:
     return text or None
 
 
-def _joined(e: Event) -> Patch:
+def _visit(item: QueueEvent) -> Patch:
+    """The row of the visit a ``joined`` event starts. Numbers stay the
+    stream's text (PostgreSQL reads them); absent ones are left out."""
+    e = item.event
     f = e.fields
-    meta = f.get("meta")
-    return {
+    score = f.get("score")
+    patch: Patch = {
+        "tenant_id": item.tenant_id,
+        "queue_id": item.queue_id,
+        "user_identifier": e.sid,
+        "last_entry_id": e.id,
         # A pre-queue entrant has no place in the line until the draw.
-        "status": "waiting" if f.get("score") else "prequeue",
-        "priority": _int(f.get("prio")) or 0,
+        "status": "waiting" if score else "prequeue",
+        "priority": f.get("prio") or 0,
         "ticket": f.get("ticket", ""),
-        "score": _text(f.get("score")),
-        "position": _int(f.get("pos")) or 0,
-        "quoted_p50_s": _quote(f.get("p50")),
-        "quoted_p90_s": _quote(f.get("p90")),
-        "metadata": msgspec.json.decode(meta) if meta else None,
-        "transferred_from": _text(f.get("from")),
-        "enqueued_at": _at(e),
+        "position": f.get("pos") or 0,
+        "enqueued_at": e.at,
     }
+    if score:
+        patch["score"] = score
+    for name, column in (("p50", "quoted_p50_s"), ("p90", "quoted_p90_s")):
+        quote = f.get(name)
+        if quote and quote[0] != "-":  # -1: no estimate yet
+            patch[column] = quote
+    if meta := f.get("meta"):
+        patch["metadata"] = msgspec.Raw(meta)
+    if origin := f.get("from"):
+        patch["transferred_from"] = origin
+    return patch
 
 
 def _queued(e: Event) -> Patch:
@@ -221,7 +252,7 @@ def _released(e: Event) -> Patch:
     return {
         "status": "active",
         "released_at": _at(e),
-        "expires_at": ms_time(expires).isoformat() if expires else None,
+        "expires_at": expires or None,
     }
 
 
@@ -267,8 +298,9 @@ def _transferred(e: Event) -> Patch:
     }
 
 
+# How each event after the join changes its visit (a join starts one:
+# _visit).
 _CHANGES: dict[str, Callable[[Event], Patch]] = {
-    "joined": _joined,
     "queued": _queued,
     "released": _released,
     "called": _called,

@@ -35,6 +35,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -55,8 +56,8 @@ from deploy.logs import configure_logging
 from deploy.secret import resolve_secret
 from deploy.settings import Settings
 from persistence import queues
-from persistence.batches import Stored, store_batch
-from persistence.events import QueueEvent, ensure_partitions, month_of
+from persistence.batches import Prepared, Stored, prepare, store_batch
+from persistence.events import QueueEvent, ensure_partitions
 from persistence.pool import SYSTEM_ROLE, open_pool
 from persistence.sessions import Outcome
 
@@ -65,6 +66,15 @@ logger = logging.getLogger(__name__)
 GROUP = "flusher"
 _NOTHING = Stored(0, 0, Outcome(0, 0, 0))
 Entry = tuple[str, str, dict[str, str] | None]  # stream key, id, fields
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """Entries read from the streams, and their batch prepared to write."""
+
+    source: str  # pending, claimed, new or none
+    entries: list[Entry]
+    batch: Prepared
 
 
 def default_consumer() -> str:
@@ -114,7 +124,7 @@ class Flusher:
         self._to_trim: set[str] = set()  # queues acked since last trim
         self._recovering = True
         self._due = {"refresh": 0.0, "claim": 0.0, "trim": 0.0}
-        self._ahead: asyncio.Task[tuple[str, list[Entry]]] | None = None
+        self._ahead: asyncio.Task[Read] | None = None
 
     async def run(self) -> None:
         """Flushes until cancelled; failures are retried with backoff."""
@@ -136,25 +146,26 @@ class Flusher:
     async def flush_once(self) -> int:
         """Reads, writes and acknowledges one batch; returns its size.
 
-        While a batch of new entries is written, the next one is read: it
-        waits, delivered and unacknowledged, for the next call. Anything
-        failing drops it, and the recovery read finds it pending again.
+        While a batch of new entries is written, the next one is read and
+        prepared: it waits, delivered and unacknowledged, for the next call.
+        Anything failing drops it, and the recovery read finds it pending
+        again.
         """
         try:
             await self._maintain()
-            source, entries = await self._take_read()
-            if entries:
-                if source == "new":
+            read = await self._take_read()
+            if read.entries:
+                if read.source == "new":
                     self._ahead = asyncio.create_task(self._read())
-                await self._flush(source, entries)
-            return len(entries)
+                await self._flush(read)
+            return len(read.entries)
         except BaseException:
             # Whatever was read may not be committed: read it again.
             self._recovering = True
             await self._drop_ahead()
             raise
 
-    async def _take_read(self) -> tuple[str, list[Entry]]:
+    async def _take_read(self) -> Read:
         """The batch read ahead by the last call, else a fresh read."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
@@ -216,7 +227,12 @@ class Flusher:
 
     # Reading
 
-    async def _read(self) -> tuple[str, list[Entry]]:
+    async def _read(self) -> Read:
+        source, entries = await self._read_entries()
+        batch = [self._event(key, i, f) for key, i, f in entries if f]
+        return Read(source, entries, prepare(batch))
+
+    async def _read_entries(self) -> tuple[str, list[Entry]]:
         if not self._queues:
             await asyncio.sleep(self.block_ms / 1000)
             return "none", []
@@ -257,13 +273,16 @@ class Flusher:
 
     # Writing
 
-    async def _flush(self, source: str, entries: list[Entry]) -> None:
+    async def _flush(self, read: Read) -> None:
         started = time.monotonic()
-        batch = [self._event(key, i, f) for key, i, f in entries if f]
-        await self._ensure_months(batch)
-        stored = await store_batch(self.pool, batch) if batch else _NOTHING
-        await self._ack(entries)
-        _log_batch(source, len(entries), stored, started)
+        await self._ensure_months(read.batch.months)
+        events = read.batch.events
+        stored = _NOTHING
+        if events:
+            new = read.source == "new"
+            stored = await store_batch(self.pool, read.batch, new=new)
+        await self._ack(read.entries)
+        _log_batch(read.source, len(read.entries), stored, started)
 
     def _event(self, key: str, entry_id: str, fields: dict[str, str]) -> QueueEvent:
         queue_id = self._queues[key]
@@ -273,9 +292,10 @@ class Flusher:
             event=parse(entry_id, fields),
         )
 
-    async def _ensure_months(self, batch: Sequence[QueueEvent]) -> None:
-        months = {month_of(item.event.id) for item in batch} - self._months
-        for month in sorted(months):
+    async def _ensure_months(self, months: Sequence[date]) -> None:
+        for month in months:
+            if month in self._months:
+                continue
             async with self.pool.acquire() as connection:
                 made = await ensure_partitions(connection, month)
             logger.info("event partitions ensured month=%s made=%d", month, made)

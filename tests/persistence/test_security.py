@@ -108,6 +108,26 @@ async def test_system_sees_every_tenant(
     assert {row["id"] for row in rows} == set(two_tenants)
 
 
+async def test_session_row_cannot_name_another_tenants_queue(
+    system_pool: asyncpg.Pool, two_tenants: tuple[str, str], queue_id: str
+) -> None:
+    """Even vq_system cannot file a session of one tenant under a queue
+    of another: queue and tenant are checked as one pair."""
+    mine, other = two_tenants
+    insert = """
+        INSERT INTO user_sessions (tenant_id, queue_id, user_identifier,
+            status, ticket, enqueued_at, last_entry_id)
+        VALUES ($1, $2, 's1', 'waiting', 'A-1', now(), '1-0')
+    """
+    async with system_pool.acquire() as connection:
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await connection.execute(insert, other, queue_id)
+        written = connection.transaction()
+        await written.start()
+        await connection.execute(insert, mine, queue_id)
+        await written.rollback()  # no live row left for other tests
+
+
 async def test_service_roles_cannot_bypass_rls(app_pool: asyncpg.Pool) -> None:
     """Neither service role is a superuser or has BYPASSRLS."""
     rows = await app_pool.fetch(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 import pytest
 
@@ -9,8 +11,8 @@ from core.engine import QueueEngine
 from core.events import parse
 from core.model import QueueConfig
 from persistence import queues
-from persistence.batches import store_batch
-from persistence.events import QueueEvent
+from persistence.batches import prepare, store_batch
+from persistence.events import QueueEvent, months_between, ms_time
 from persistence.sessions import fold, live_by_score
 
 LINE = QueueConfig(tenant_id="t1", mode="service", priority_levels=3)
@@ -99,7 +101,7 @@ async def test_visit_rows_follow_the_events(
     joined = await engine.join(line, visitor_key="v1")
     await engine.call_next(line, "desk 1")
     await engine.served(line, joined.session.session_id)
-    await store_batch(system_pool, await entries(engine, line, tenant_id))
+    await store_batch(system_pool, prepare(await entries(engine, line, tenant_id)))
     row = await system_pool.fetchrow(
         "SELECT * FROM user_sessions WHERE queue_id = $1", line
     )
@@ -120,8 +122,8 @@ async def test_redelivered_batch_changes_nothing(
     await engine.join(line, visitor_key="v1")
     await engine.join(line, visitor_key="v2")
     batch = await entries(engine, line, tenant_id)
-    first = await store_batch(system_pool, batch)
-    again = await store_batch(system_pool, batch)
+    first = await store_batch(system_pool, prepare(batch))
+    again = await store_batch(system_pool, prepare(batch))
     count = await system_pool.fetchval(
         "SELECT count(*) FROM user_sessions WHERE queue_id = $1", line
     )
@@ -135,9 +137,9 @@ async def test_rejoin_makes_a_new_row(
     """A visitor who left and joined again has two rows, one live."""
     joined = await engine.join(line, visitor_key="v1")
     await engine.leave(line, joined.session.session_id)
-    await store_batch(system_pool, await entries(engine, line, tenant_id))
+    await store_batch(system_pool, prepare(await entries(engine, line, tenant_id)))
     await engine.join(line, visitor_key="v1")
-    await store_batch(system_pool, await entries(engine, line, tenant_id))
+    await store_batch(system_pool, prepare(await entries(engine, line, tenant_id)))
     rows = await system_pool.fetch(
         "SELECT status FROM user_sessions WHERE queue_id = $1 ORDER BY id", line
     )
@@ -150,8 +152,96 @@ async def test_live_sessions_come_in_line_order(
     """live_by_score lists the line as Redis orders it, priority first."""
     for key, priority in (("a", 0), ("b", 2), ("c", 0), ("d", 1)):
         await engine.join(line, visitor_key=key, priority=priority)
-    await store_batch(system_pool, await entries(engine, line, tenant_id))
+    await store_batch(system_pool, prepare(await entries(engine, line, tenant_id)))
     async with system_pool.acquire() as connection:
         rows = await live_by_score(connection, line)
     redis_line = await engine.client.zrange(engine.keys(line).wait, 0, -1)
     assert [row["user_identifier"] for row in rows] == redis_line
+
+
+async def test_new_batch_stored_before_is_written_again_with_checks(
+    engine: QueueEngine, system_pool: asyncpg.Pool, line: str, tenant_id: str
+) -> None:
+    """A batch delivered as new but stored already (Redis restored from an
+    older snapshot) falls back to the checking path: nothing twice."""
+    await engine.join(line, visitor_key="v1")
+    await engine.join(line, visitor_key="v2")
+    batch = await entries(engine, line, tenant_id)
+    first = await store_batch(system_pool, prepare(batch), new=True)
+    again = await store_batch(system_pool, prepare(batch), new=True)
+    counts = await system_pool.fetchrow(
+        """SELECT (SELECT count(*) FROM user_sessions WHERE queue_id = $1) AS visits,
+                  (SELECT count(*) FROM queue_events WHERE queue_id = $1) AS events""",
+        line,
+    )
+    assert (first.events, first.sessions.inserted) == (3, 2)
+    assert (again.events, again.duplicates) == (0, 3)
+    assert counts is not None and (counts["visits"], counts["events"]) == (2, 3)
+
+
+async def test_new_batch_ends_a_visit_before_starting_the_next(
+    engine: QueueEngine, system_pool: asyncpg.Pool, line: str, tenant_id: str
+) -> None:
+    """In one new batch, a live row's leave applies before the rejoin's
+    insert, so the unique live row is not in the way."""
+    joined = await engine.join(line, visitor_key="v1")
+    await store_batch(system_pool, prepare(await entries(engine, line, tenant_id)))
+    seen = len(await entries(engine, line, tenant_id))
+    await engine.leave(line, joined.session.session_id)
+    await engine.join(line, visitor_key="v1")
+    batch = (await entries(engine, line, tenant_id))[seen:]
+    stored = await store_batch(system_pool, prepare(batch), new=True)
+    rows = await system_pool.fetch(
+        "SELECT status FROM user_sessions WHERE queue_id = $1 ORDER BY id", line
+    )
+    assert (stored.sessions.updated, stored.sessions.inserted) == (1, 1)
+    assert [row["status"] for row in rows] == ["left", "waiting"]
+
+
+async def test_times_are_stored_to_the_millisecond(
+    system_pool: asyncpg.Pool, line: str
+) -> None:
+    """Entry, event and visit times keep their milliseconds (UTC)."""
+    at = "1800000000123"
+    batch = [
+        QueueEvent(
+            tenant_id=(
+                await system_pool.fetchval(
+                    "SELECT tenant_id FROM queues WHERE id = $1", line
+                )
+            ),
+            queue_id=line,
+            event=parse(
+                "1800000000456-0",
+                {
+                    "type": "joined",
+                    "sid": "sid-of-12chr",
+                    "at": at,
+                    **JOINED,
+                    "meta": '{"a": 1}',
+                },
+            ),
+        )
+    ]
+    await store_batch(system_pool, prepare(batch), new=True)
+    event = await system_pool.fetchrow(
+        "SELECT entry_at, at, fields FROM queue_events WHERE queue_id = $1", line
+    )
+    visit = await system_pool.fetchrow(
+        "SELECT enqueued_at, metadata, score FROM user_sessions WHERE queue_id = $1",
+        line,
+    )
+    assert event is not None and visit is not None
+    assert event["entry_at"] == ms_time(1800000000456)
+    assert event["at"] == visit["enqueued_at"] == ms_time(1800000000123)
+    assert visit["metadata"] == '{"a": 1}' and visit["score"] == 10.0
+
+
+def test_months_between_spans_the_new_year() -> None:
+    """The partitions a batch needs: every month its entries touch."""
+    december = 1798761600000 - 1  # 2026-12-31 23:59:59.999 UTC
+    assert months_between(december, december + 1) == [
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+    ]
+    assert months_between(december, december) == [date(2026, 12, 1)]
