@@ -3,6 +3,11 @@
 Counting goes through the ``limits`` library (fixed windows, one Redis
 round trip per check), so every edge process shares the same counts. A
 refused request answers 429 with Retry-After in seconds.
+
+A fixed window, once past its limit, refuses everything until it resets.
+So each edge process remembers the refusals it learnt until their reset
+and answers the next requests of that client or session itself: a client
+hammering past its limit costs one Redis call per window, not per request.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from starlette.requests import HTTPConnection
 from edge.errors import ApiError
 
 logger = logging.getLogger(__name__)
+
+# Refusals remembered per process. Past this many the expired ones go,
+# and if that frees nothing, all of them (Redis still counts and refuses).
+MAX_REMEMBERED = 100_000
 
 
 class Limits:
@@ -53,6 +62,7 @@ class Limits:
         self._per_ip = _item(per_ip)
         self._per_session = _item(per_session)
         self._trust_proxy = trust_proxy
+        self._refused: dict[tuple[str, str], float] = {}  # -> reset, epoch s
 
     async def check_ip(self, conn: HTTPConnection, scope: str = "api") -> None:
         """Counts one request of the client's IP; 429 past the limit."""
@@ -74,6 +84,7 @@ class Limits:
         return conn.client.host if conn.client else "unknown"
 
     async def _hit(self, item: RateLimitItem, scope: str, who: str) -> None:
+        self._check_known(scope, who)
         try:
             allowed = await self._limiter.hit(item, scope, who)
         except StorageError as exc:
@@ -81,17 +92,36 @@ class Limits:
             logger.warning("rate limit unavailable error=%s", exc)
             return
         if not allowed:
-            raise await self._refusal(item, scope, who)
+            stats = await self._limiter.get_window_stats(item, scope, who)
+            self._remember((scope, who), stats.reset_time)
+            raise _refusal(stats.reset_time)
 
-    async def _refusal(self, item: RateLimitItem, scope: str, who: str) -> ApiError:
-        stats = await self._limiter.get_window_stats(item, scope, who)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
-        return ApiError(
-            429,
-            "rate_limited",
-            f"too many requests; retry in {wait} s",
-            headers={"Retry-After": str(wait)},
-        )
+    def _check_known(self, scope: str, who: str) -> None:
+        reset = self._refused.get((scope, who))
+        if reset is None:
+            return
+        if reset > time.time():
+            raise _refusal(reset)
+        del self._refused[(scope, who)]
+
+    def _remember(self, key: tuple[str, str], reset: float) -> None:
+        if len(self._refused) >= MAX_REMEMBERED:
+            now = time.time()
+            self._refused = {k: r for k, r in self._refused.items() if r > now}
+            if len(self._refused) >= MAX_REMEMBERED:
+                self._refused.clear()
+        self._refused[key] = reset
+
+
+def _refusal(reset: float) -> ApiError:
+    """429 until ``reset`` (epoch seconds)."""
+    wait = max(1, math.ceil(reset - time.time()))
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many requests; retry in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def _item(text: str) -> RateLimitItem | None:

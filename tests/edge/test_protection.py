@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 
 from deploy._utils import free_port
+from edge.errors import ApiError
 from edge.pow import leading_zero_bits, solution_digest, solve
+from edge.ratelimit import Limits
 from edge.server import running_edge
 from edge.site import QueueSite
 from tests.edge.conftest import (
@@ -57,6 +62,31 @@ async def test_polls_past_the_session_limit_get_429(
         codes = [(await client.get(url, headers=auth)).status_code for _ in range(4)]
 
     assert codes == [200, 200, 200, 429]
+
+
+async def test_a_known_refusal_is_answered_without_redis(
+    redis_client: Redis, redis_url: str, key_prefix: str
+) -> None:
+    """Past its limit, a session is refused by the process itself until the
+    window resets: the count in Redis stops growing, other sessions pass."""
+    prefix = f"{key_prefix}.rl{secrets.token_hex(3)}"
+    limits = Limits(
+        redis_client, redis_url, prefix=prefix, per_ip="0", per_session="2/minute"
+    )
+    for _ in range(2):
+        await limits.check_session("s1")
+    with pytest.raises(ApiError) as refused:
+        await limits.check_session("s1")
+    for _ in range(5):
+        with pytest.raises(ApiError):
+            await limits.check_session("s1")
+    await limits.check_session("s2")
+
+    counted = [key async for key in redis_client.scan_iter(match=f"{prefix}:rl*")]
+    values = {key: int(await redis_client.get(key)) for key in counted}
+    assert sorted(values.values()) == [1, 3]  # s2 once, s1 up to its refusal
+    assert refused.value.status == 429
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
 
 
 async def pow_queue(make_queue: MakeQueue) -> str:
