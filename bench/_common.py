@@ -70,6 +70,14 @@ def emit(result: Result) -> None:
     )
 
 
+def median_round(rounds: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """The (value, baseline) round of median ratio, the lower middle one of
+    an even count: paired rounds, so that a noisy neighbour slowing one
+    side for a moment decides one round, not the result."""
+    ordered = sorted(rounds, key=lambda r: r[0] / r[1])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank ``q`` percentile (0 < q <= 100) of ``values``."""
     if not values:

@@ -32,6 +32,7 @@ from bench._common import (
     Result,
     emit,
     key_prefix,
+    median_round,
     parser,
     redis_client,
     redis_server,
@@ -203,10 +204,8 @@ async def _paired(
 def _ratio(
     name: str, rounds: list[tuple[float, float]], floor: float, sizes: Sizes
 ) -> Result:
-    """The round of median ratio; every round's ratio in the context (a
-    noisy neighbour slowing one side for a moment decides one round)."""
-    ordered = sorted(rounds, key=lambda r: r[0] / r[1])
-    value, baseline = ordered[(len(ordered) - 1) // 2]
+    """The round of median ratio, every round's ratio in the context."""
+    value, baseline = median_round(rounds)
     ratio = value / baseline
     return Result(
         name=name,

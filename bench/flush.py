@@ -35,6 +35,7 @@ from bench._common import (
     delete_keys,
     emit,
     key_prefix,
+    median_round,
     parser,
     percentile,
     postgres_server,
@@ -147,8 +148,7 @@ class FlushSuite:
 
     async def flush_vs_copy(self) -> Result:
         rounds = [await self._flush_and_copy() for _ in range(self._sizes.rounds)]
-        ordered = sorted(rounds, key=lambda r: r[0] / r[1])
-        flush_rate, copy_rate = ordered[(len(ordered) - 1) // 2]
+        flush_rate, copy_rate = median_round(rounds)
         ratio = flush_rate / copy_rate
         return Result(
             name="flush_vs_copy",
