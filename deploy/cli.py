@@ -158,8 +158,11 @@ def rebuild_command(settings: Settings, args: argparse.Namespace) -> int:
     urls = _running_urls(settings)
     secret = resolve_secret(settings)
     rebuilt = asyncio.run(rebuild_on(urls.redis, urls.database, settings, secret))
-    print(f"rebuilt queues={rebuilt.queues} sessions={rebuilt.sessions}")
-    return 0
+    print(
+        f"rebuilt queues={rebuilt.queues} sessions={rebuilt.sessions} "
+        f"skipped={rebuilt.skipped} failed={','.join(rebuilt.failed) or '-'}"
+    )
+    return 1 if rebuilt.failed else 0
 
 
 def _role_passwords(settings: Settings) -> dict[str, str]:

@@ -10,6 +10,11 @@ the arrival and ticket counters moved past what was used.
 What the flusher had not written when Redis was lost is lost with it:
 those events were never acknowledged. A queue Redis still knows is left
 alone: PostgreSQL may lag behind it.
+
+One bad record does not cost the rest: a row the engine refuses (a
+malformed session id) is skipped, and a queue that cannot be rebuilt (its
+definition unreadable, a script refusing) is logged and left, while the
+other queues come back. Only Redis failing stops the rebuild.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import asyncpg
 import msgspec
 from redis.exceptions import RedisError
 
+from core import ids
 from core.engine import QueueEngine
-from core.errors import StoreError
+from core.errors import InvalidInput, StoreError, VQError
 from core.localtime import zone
 from core.model import Estimate, QueueConfig, RestoredSession
 from core.store import connect
@@ -58,6 +64,8 @@ class Rebuilt:
 
     queues: int
     sessions: int
+    skipped: int = 0  # live rows the engine would refuse
+    failed: tuple[str, ...] = ()  # queues left out, each logged
 
 
 async def redis_lost(engine: QueueEngine, pool: asyncpg.Pool) -> bool:
@@ -94,21 +102,33 @@ async def rebuild(
     started = time.monotonic()
     rows = await pool.fetch(ACTIVE_QUEUES)
     known = set() if everything else await _configured(engine, [r["id"] for r in rows])
-    queues = sessions = 0
+    queues = sessions = skipped = 0
+    failed: list[str] = []
     for row in rows:
         if row["id"] in known:
             continue
-        config = _config_decoder.decode(row["config"])
-        await engine.configure(row["id"], config)
-        sessions += await rebuild_queue(engine, pool, row["id"], config)
+        try:
+            config = _config_decoder.decode(row["config"])
+            await engine.configure(row["id"], config)
+            restored, left_out = await _rebuild_queue(engine, pool, row["id"], config)
+        except StoreError:
+            raise  # Redis is failing: nothing further would work
+        except (VQError, msgspec.MsgspecError) as exc:
+            logger.error("queue rebuild failed queue=%s error=%r", row["id"], exc)
+            failed.append(row["id"])
+            continue
+        sessions += restored
+        skipped += left_out
         queues += 1
     logger.info(
-        "redis rebuilt queues=%d sessions=%d elapsed_ms=%d",
+        "redis rebuilt queues=%d sessions=%d skipped=%d failed=%d elapsed_ms=%d",
         queues,
         sessions,
+        skipped,
+        len(failed),
         (time.monotonic() - started) * 1000,
     )
-    return Rebuilt(queues=queues, sessions=sessions)
+    return Rebuilt(queues, sessions, skipped, tuple(failed))
 
 
 async def rebuild_on(
@@ -140,23 +160,44 @@ async def rebuild_queue(
     engine: QueueEngine, pool: asyncpg.Pool, queue_id: str, config: QueueConfig
 ) -> int:
     """Restores one configured queue's live sessions; returns how many."""
+    restored, _ = await _rebuild_queue(engine, pool, queue_id, config)
+    return restored
+
+
+async def _rebuild_queue(
+    engine: QueueEngine, pool: asyncpg.Pool, queue_id: str, config: QueueConfig
+) -> tuple[int, int]:
+    """Sessions restored, and live rows skipped as malformed."""
     async with pool.acquire() as connection:
         rows = await live_by_score(connection, queue_id)
         visits = int(await connection.fetchval(VISITS, queue_id))
         tickets = await connection.fetch(
             TICKETS_SINCE, queue_id, _local_midnight(config.timezone)
         )
-    sessions = _sessions(rows, config)
-    return await engine.restore(
+    sessions = _sessions(queue_id, rows, config)
+    restored = await engine.restore(
         queue_id, sessions, seq=visits, tickets_today=_last_ticket(tickets)
     )
+    return restored, len(rows) - len(sessions)
 
 
-def _sessions(rows: list[asyncpg.Record], config: QueueConfig) -> list[RestoredSession]:
-    """Rows in line order as sessions to restore; pre-queue entrants get
-    arrival numbers in their join order (their draw runs again)."""
+def _sessions(
+    queue_id: str, rows: list[asyncpg.Record], config: QueueConfig
+) -> list[RestoredSession]:
+    """Rows in line order as sessions to restore, less those the engine
+    would refuse; pre-queue entrants get arrival numbers in their join
+    order (their draw runs again)."""
     sessions, arrivals = [], 0
     for row in rows:
+        try:
+            ids.check_session_id(row["user_identifier"])
+        except InvalidInput:
+            logger.error(
+                "live session skipped queue=%s row=%d reason=malformed_session_id",
+                queue_id,
+                row["id"],
+            )
+            continue
         if row["status"] == "prequeue":
             arrivals += 1
         sessions.append(_session(row, config, arrivals * ORD_GAP))

@@ -14,7 +14,7 @@ from persistence import queues
 from tests.core.conftest import SECRET, Clock, line_of, raw
 from tests.persistence.conftest import app_pool, migrated_url, system_pool, tenant_id
 from workers.flusher import Flusher
-from workers.recovery import rebuild_if_lost, rebuild_on, redis_lost
+from workers.recovery import rebuild, rebuild_if_lost, rebuild_on, redis_lost
 
 __all__ = ["app_pool", "migrated_url", "system_pool", "tenant_id"]
 
@@ -123,3 +123,55 @@ async def test_vq_rebuild_restores_only_what_redis_lost(
     assert rebuilt.queues >= 1
     assert len(await line_of(engine, lost)) == 3
     assert len(await line_of(engine, kept)) == 2
+
+
+async def test_rebuild_skips_a_bad_row_and_a_bad_queue(
+    engine: QueueEngine,
+    app_pool: asyncpg.Pool,
+    system_pool: asyncpg.Pool,
+    queue_id: str,
+    tenant_id: str,
+) -> None:
+    """A malformed live row is left out and a queue whose definition cannot
+    be read is reported, while everything else comes back."""
+    await system_pool.execute(
+        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
+    )
+    good, bad = queue_id + "g", queue_id + "b"
+    for name in (good, bad):
+        config = QueueConfig(tenant_id=tenant_id, mode="service")
+        definition = queues.QueueDefinition(id=name, name=name, config=config)
+        await queues.save(app_pool, engine, definition)
+        await engine.join_many(name, ["a", "b"])
+    await flush_all(engine, system_pool)
+    await system_pool.execute(
+        """INSERT INTO user_sessions (tenant_id, queue_id, user_identifier,
+               status, ticket, score, enqueued_at, last_entry_id)
+           VALUES ($1, $2, 'not a sid', 'waiting', 'A-9', 1, now(), '1-0')""",
+        tenant_id,
+        good,
+    )
+    await system_pool.execute(
+        """UPDATE queues SET config = config || '{"mode": "carousel"}'
+           WHERE id = $1""",
+        bad,
+    )
+    try:
+        for name in (good, bad):
+            k = engine.keys(name)
+            await raw(engine).delete(k.cfg, k.stats, k.wait, k.rec)
+
+        rebuilt = await rebuild(engine, system_pool)
+
+        assert bad in rebuilt.failed and good not in rebuilt.failed
+        assert rebuilt.skipped >= 1
+        assert len(await line_of(engine, good)) == 2
+    finally:  # no other test's rebuild should meet these rows
+        await system_pool.execute(
+            "UPDATE user_sessions SET status = 'left' WHERE queue_id = $1"
+            " AND user_identifier = 'not a sid'",
+            good,
+        )
+        await system_pool.execute(
+            "UPDATE queues SET is_active = false WHERE id = $1", bad
+        )
