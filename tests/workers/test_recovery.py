@@ -31,6 +31,27 @@ async def lose_redis(engine: QueueEngine) -> None:
     await raw(engine).delete(*keys)
 
 
+async def flushed_lines(
+    engine: QueueEngine,
+    app_pool: asyncpg.Pool,
+    system_pool: asyncpg.Pool,
+    tenant_id: str,
+    names: list[str],
+    visitors: int,
+) -> None:
+    """Service lines of a new tenant, each with ``visitors`` waiting,
+    flushed to PostgreSQL."""
+    await system_pool.execute(
+        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
+    )
+    for name in names:
+        config = QueueConfig(tenant_id=tenant_id, mode="service")
+        definition = queues.QueueDefinition(id=name, name=name, config=config)
+        await queues.save(app_pool, engine, definition)
+        await engine.join_many(name, [f"v{n}" for n in range(visitors)])
+    await flush_all(engine, system_pool)
+
+
 async def live_states(
     engine: QueueEngine, queue_id: str, sids: list[str]
 ) -> dict[str, str]:
@@ -103,16 +124,8 @@ async def test_vq_rebuild_restores_only_what_redis_lost(
 ) -> None:
     """`vq rebuild` brings back a queue Redis lost and leaves alone one it
     still runs (PostgreSQL may lag behind a live Redis)."""
-    await system_pool.execute(
-        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
-    )
     lost, kept = queue_id + "l", queue_id + "k"
-    for name in (lost, kept):
-        config = QueueConfig(tenant_id=tenant_id, mode="service")
-        definition = queues.QueueDefinition(id=name, name=name, config=config)
-        await queues.save(app_pool, engine, definition)
-        await engine.join_many(name, ["a", "b", "c"])
-    await flush_all(engine, system_pool)
+    await flushed_lines(engine, app_pool, system_pool, tenant_id, [lost, kept], 3)
     await engine.call_next(kept, "Desk")  # Redis is ahead of PostgreSQL here
     k = engine.keys(lost)
     await raw(engine).delete(k.cfg, k.stats, k.wait, k.rec)
@@ -134,16 +147,8 @@ async def test_rebuild_skips_a_bad_row_and_a_bad_queue(
 ) -> None:
     """A malformed live row is left out and a queue whose definition cannot
     be read is reported, while everything else comes back."""
-    await system_pool.execute(
-        "INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)", tenant_id
-    )
     good, bad = queue_id + "g", queue_id + "b"
-    for name in (good, bad):
-        config = QueueConfig(tenant_id=tenant_id, mode="service")
-        definition = queues.QueueDefinition(id=name, name=name, config=config)
-        await queues.save(app_pool, engine, definition)
-        await engine.join_many(name, ["a", "b"])
-    await flush_all(engine, system_pool)
+    await flushed_lines(engine, app_pool, system_pool, tenant_id, [good, bad], 2)
     await system_pool.execute(
         """INSERT INTO user_sessions (tenant_id, queue_id, user_identifier,
                status, ticket, score, enqueued_at, last_entry_id)
