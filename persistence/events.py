@@ -45,7 +45,6 @@ SELECT count(*)::integer AS stored,
 FROM stored
 """  # noqa: S608 (built from the constant above)
 ENSURE_PARTITIONS = "SELECT ensure_event_partitions($1::date, $2::integer)"
-COUNT_EVENTS = "SELECT count(*) FROM queue_events WHERE queue_id = $1"
 
 _encoder = msgspec.json.Encoder()
 

@@ -110,7 +110,7 @@ async def rebuild(
         try:
             config = _config_decoder.decode(row["config"])
             await engine.configure(row["id"], config)
-            restored, left_out = await _rebuild_queue(engine, pool, row["id"], config)
+            restored, left_out = await rebuild_queue(engine, pool, row["id"], config)
         except StoreError:
             raise  # Redis is failing: nothing further would work
         except (VQError, msgspec.MsgspecError) as exc:
@@ -158,16 +158,9 @@ async def _configured(engine: QueueEngine, queue_ids: list[str]) -> set[str]:
 
 async def rebuild_queue(
     engine: QueueEngine, pool: asyncpg.Pool, queue_id: str, config: QueueConfig
-) -> int:
-    """Restores one configured queue's live sessions; returns how many."""
-    restored, _ = await _rebuild_queue(engine, pool, queue_id, config)
-    return restored
-
-
-async def _rebuild_queue(
-    engine: QueueEngine, pool: asyncpg.Pool, queue_id: str, config: QueueConfig
 ) -> tuple[int, int]:
-    """Sessions restored, and live rows skipped as malformed."""
+    """Restores one configured queue's live sessions; returns how many,
+    and how many live rows were skipped as malformed."""
     async with pool.acquire() as connection:
         rows = await live_by_score(connection, queue_id)
         visits = int(await connection.fetchval(VISITS, queue_id))
