@@ -7,6 +7,7 @@ the field; none of them ever reaches the engine.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TypeVar
 
 import msgspec
@@ -18,10 +19,14 @@ from edge.schemas import decoder
 
 MAX_BODY = 8192
 T = TypeVar("T")
-# The top-level field a msgspec error names: "... - at `$.metadata[...]`".
 # The top-level field a msgspec error names: "... - at `$.metadata[...]`",
 # or "Object missing required field `target`", "... unknown field `x`".
 _PATH = re.compile(r"at `\$\.(\w+)|field `(\w+)`")
+# JSON carries a NUL character only as the escape \u0000 (a raw control
+# byte is malformed JSON): an odd run of backslashes before "u0000".
+# PostgreSQL text and jsonb cannot hold NUL, so it is refused at the door
+# rather than failing in a database write (or, later, in the flusher).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
@@ -42,6 +47,8 @@ async def read_json(request: Request, kind: type[T], empty_ok: bool = True) -> T
     body = await read_body(request)
     if not body.strip() and empty_ok:
         body = b"{}"
+    if _NUL_ESCAPE.search(body):
+        raise nul_refused("the body")
     try:
         return decoder(kind).decode(body)
     except msgspec.ValidationError as exc:
@@ -52,6 +59,16 @@ async def read_json(request: Request, kind: type[T], empty_ok: bool = True) -> T
         raise ApiError(400, "malformed_json", f"malformed JSON: {exc}") from exc
     except InvalidInput as exc:
         raise ApiError(422, "invalid_input", str(exc), exc.field) from exc
+
+
+def refuse_nul(values: Iterable[str], where: str) -> None:
+    """422 when any of ``values`` (path or query parts) holds a NUL."""
+    if any("\x00" in value for value in values):
+        raise nul_refused(where)
+
+
+def nul_refused(where: str) -> ApiError:
+    return ApiError(422, "invalid_input", f"{where} may not contain NUL characters")
 
 
 def _too_large(limit: int) -> ApiError:

@@ -23,7 +23,7 @@ from edge.admin import permissions
 from edge.admin.context import Admin, admin_of
 from edge.admin.permissions import Action
 from edge.admin.tokens import BadToken, Principal, Role, same_digest, split_api_key
-from edge.bodies import read_json
+from edge.bodies import read_json, refuse_nul
 from edge.errors import ApiError
 from edge.responses import json_answer, no_content
 from persistence import api_keys
@@ -108,6 +108,8 @@ async def run(operation: Operation, request: Request) -> Response:
     """Runs one operation through every check."""
     admin = admin_of(request)
     await admin.limits.check_ip(request, "admin")
+    refuse_nul(map(str, request.path_params.values()), "the path")
+    refuse_nul(request.query_params.values(), "the query")
     principal = None
     if operation.action is not None:
         principal = await authenticate(admin, request)

@@ -129,6 +129,26 @@ async def test_bad_queue_input_is_answered_4xx(
     assert answer.status_code == 422
 
 
+async def test_nul_characters_are_refused_4xx(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """A NUL in a body, path or query (PostgreSQL cannot store it) is a 422."""
+    admin = world.headers("admin")
+    tenant = f"/v1/tenants/{world.a.id}"
+    refused = [
+        await http.patch(tenant, content=b'{"name": "a\\u0000b"}', headers=admin),
+        await http.patch(tenant, content=b'{"name": "\\\\\\u0000"}', headers=admin),
+        await http.get("/v1/tenants/a%00b", headers=admin),
+        await http.get(f"{tenant}/audit?actor=a%00b", headers=admin),
+    ]
+    for answer in refused:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "invalid_input"
+
+    escaped = await http.patch(tenant, json={"name": "a\\u0000b"}, headers=admin)
+    assert ok(escaped)["name"] == "a\\u0000b"
+
+
 async def test_waiting_rooms_follow_the_tenant_settings(
     http: httpx.AsyncClient, world: World, engine: QueueEngine
 ) -> None:

@@ -25,6 +25,7 @@ def error_of(answer: httpx.Response) -> dict[str, str | None]:
         (b'{"metadata": {"a": {"nested": 1}}}', 422, "invalid_input", "metadata"),
         (b'{"priority": 7}', 422, "invalid_input", "priority"),
         (b"\xff\xfe", 400, "malformed_json", None),
+        (b'{"metadata": {"a": "x\\u0000"}}', 422, "invalid_input", None),
     ],
 )
 async def test_bad_join_bodies_are_4xx(
