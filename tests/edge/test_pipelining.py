@@ -40,6 +40,18 @@ async def test_concurrent_commands_get_their_own_replies(
     await client.delete(key, other)
 
 
+async def test_replies_longer_than_one_read_arrive_whole(
+    client: pipelining.PipeliningRedis, key_prefix: str
+) -> None:
+    """A reply spanning many socket reads reaches its caller intact."""
+    key = f"{key_prefix}:pipe:big"
+    value = "x" * 300_000 + "end"
+    await client.set(key, value)
+    replies = await asyncio.gather(client.get(key), client.strlen(key), client.get(key))
+    assert list(replies) == [value, len(value), value]
+    await client.delete(key)
+
+
 async def test_an_unknown_script_reaches_its_caller(
     client: pipelining.PipeliningRedis,
 ) -> None:
