@@ -16,6 +16,9 @@ conflict checks, which costs PostgreSQL about a third less. Should one of
 its rows be there all the same (Redis restored from an older snapshot
 delivers entries again as new), the transaction fails on the unique key
 and the batch is written again the checking way: nothing is stored twice.
+A new batch that only adds rows (a surge of joins) is one statement, which
+is atomic alone: it is sent without BEGIN and COMMIT, two round trips
+fewer.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Prepared:
     visits: sessions.Visits  # their session changes, all assumed new
     started: str  # the new visits as INSERT_VISITS takes them
     months: list[date]  # the months of the entry ids (event partitions)
+    appends_only: bool  # no live row to change, no configuration to merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,8 @@ def prepare(batch: Sequence[QueueEvent]) -> Prepared:
     rows = encode_rows(batch, stamps)
     visits = sessions.fold(batch)
     started = sessions.encode(visits.started)
-    return Prepared(batch, rows, visits, started, months)
+    appends_only = not visits.continued and not queues.changes_configuration(batch)
+    return Prepared(batch, rows, visits, started, months, appends_only)
 
 
 async def store_batch(
@@ -102,9 +107,16 @@ async def store_batch(
 
 
 async def _store_new(pool: asyncpg.Pool, batch: Prepared) -> Stored:
-    async with pool.acquire() as connection, connection.transaction():
-        updated = await sessions.continue_live(connection, batch.visits)
-        status = await connection.execute(APPEND_BATCH, batch.rows, batch.started)
-        await queues.follow_changes(connection, batch.events)
+    async with pool.acquire() as connection:
+        if batch.appends_only:
+            updated = 0
+            status = await connection.execute(APPEND_BATCH, batch.rows, batch.started)
+        else:
+            async with connection.transaction():
+                updated = await sessions.continue_live(connection, batch.visits)
+                status = await connection.execute(
+                    APPEND_BATCH, batch.rows, batch.started
+                )
+                await queues.follow_changes(connection, batch.events)
     outcome = batch.visits.outcome(sessions.count(status), updated)
     return Stored(len(batch.events), 0, outcome)

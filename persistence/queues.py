@@ -137,6 +137,11 @@ def _definition(row: asyncpg.Record) -> QueueDefinition:
     )
 
 
+def changes_configuration(batch: Sequence[QueueEvent]) -> bool:
+    """Whether the batch holds a configuration change to follow."""
+    return any(item.event.type == "configured" for item in batch)
+
+
 async def follow_changes(connection: Connection, batch: Sequence[QueueEvent]) -> int:
     """Merges live configuration changes (pause, rate...) from ``configured``
     events into the definitions, so that a start-up push or a rebuild does

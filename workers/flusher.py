@@ -125,6 +125,7 @@ class Flusher:
         self._recovering = True
         self._due = {"refresh": 0.0, "claim": 0.0, "trim": 0.0}
         self._ahead: asyncio.Task[Read] | None = None
+        self._acking: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Flushes until cancelled; failures are retried with backoff."""
@@ -134,6 +135,8 @@ class Flusher:
                 await self._flush_retrying()
         finally:
             await self._drop_ahead()
+            with contextlib.suppress(Exception):
+                await self._acked()  # what is committed, acknowledged
 
     @retry(
         retry=retry_if_exception_type(Exception),
@@ -149,7 +152,9 @@ class Flusher:
         While a batch of new entries is written, the next one is read and
         prepared: it waits, delivered and unacknowledged, for the next call.
         Anything failing drops it, and the recovery read finds it pending
-        again.
+        again. A batch is acknowledged while the next one is written, and
+        a failed acknowledgement fails that next batch too (both are then
+        read again: stored already, they change nothing).
         """
         try:
             await self._maintain()
@@ -158,11 +163,15 @@ class Flusher:
                 if read.source == "new":
                     self._ahead = asyncio.create_task(self._read())
                 await self._flush(read)
+            else:
+                await self._acked()
             return len(read.entries)
         except BaseException:
             # Whatever was read may not be committed: read it again.
             self._recovering = True
             await self._drop_ahead()
+            with contextlib.suppress(Exception):
+                await self._acked()
             raise
 
     async def _take_read(self) -> Read:
@@ -171,6 +180,12 @@ class Flusher:
         if ahead is not None:
             return await ahead
         return await self._read()
+
+    async def _acked(self) -> None:
+        """Waits for the acknowledgement of the last batch, if still going."""
+        acking, self._acking = self._acking, None
+        if acking is not None:
+            await acking
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -281,8 +296,9 @@ class Flusher:
         if events:
             new = read.source == "new"
             stored = await store_batch(self.pool, read.batch, new=new)
-        await self._ack(read.entries)
+        await self._acked()  # the last batch's, sent while this one was stored
         _log_batch(read.source, len(read.entries), stored, started)
+        self._acking = asyncio.create_task(self._ack(read.entries))
 
     def _event(self, key: str, entry_id: str, fields: dict[str, str]) -> QueueEvent:
         queue_id = self._queues[key]

@@ -179,6 +179,34 @@ async def test_new_batch_stored_before_is_written_again_with_checks(
     assert counts is not None and (counts["visits"], counts["events"]) == (2, 3)
 
 
+def test_a_batch_is_appends_only_without_live_rows_or_settings_to_change() -> None:
+    """Joins only add rows; a live row's change or a configuration change
+    needs the batch's transaction."""
+    assert prepare([event("1-0", "joined", **JOINED)]).appends_only
+    assert not prepare([event("1-0", "left", **{"from": "w"})]).appends_only
+    configured = event("1-0", "configured", sid="", changes='{"state": "paused"}')
+    assert not prepare([configured]).appends_only
+
+
+async def test_joins_alone_are_one_statement_and_still_written_once(
+    engine: QueueEngine, system_pool: asyncpg.Pool, line: str, tenant_id: str
+) -> None:
+    """A new batch of joins only goes without a transaction of its own; sent
+    again as new, it still falls back to the checks: nothing twice."""
+    await engine.join(line, visitor_key="v1")
+    await engine.join(line, visitor_key="v2")
+    batch = await entries(engine, line, tenant_id)
+    prepared = prepare(batch)
+    first = await store_batch(system_pool, prepared, new=True)
+    again = await store_batch(system_pool, prepare(batch), new=True)
+    visits = await system_pool.fetchval(
+        "SELECT count(*) FROM user_sessions WHERE queue_id = $1", line
+    )
+    assert prepared.appends_only
+    assert (first.events, first.sessions.inserted) == (3, 2)
+    assert (again.events, again.duplicates, visits) == (0, 3, 2)
+
+
 async def test_new_batch_ends_a_visit_before_starting_the_next(
     engine: QueueEngine, system_pool: asyncpg.Pool, line: str, tenant_id: str
 ) -> None:

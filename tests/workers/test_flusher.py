@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -127,6 +128,33 @@ async def test_streams_are_trimmed_after_acks(
     await worker.flush_once()  # the step that trims
     assert await engine.client.xlen(engine.keys(queue_id).ev) == 0
     assert await stored(system_pool, queue_id) == 21
+
+
+async def test_a_failed_acknowledgement_is_read_again_not_lost(
+    engine: QueueEngine, system_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledgement sent in the background that fails makes the next
+    step fail; the step after reads the batch again: stored once, acked."""
+    queue_id = "ack" + secrets.token_hex(3)
+    await engine.configure(queue_id, ROOM)
+    await joins(engine, queue_id, 40)
+    worker = flusher(engine, system_pool)
+    sent = Flusher._ack
+    failures = [ConnectionError("Redis went away")]
+
+    async def ack_once_failing(self: Flusher, entries: list[Any]) -> None:
+        if failures:
+            raise failures.pop()
+        await sent(self, entries)
+
+    monkeypatch.setattr(Flusher, "_ack", ack_once_failing)
+    assert await worker.flush_once() == 41
+    with pytest.raises(ConnectionError):
+        await worker.flush_once()
+    assert await drain(worker) == 41  # the pending batch, again
+    pending = await engine.client.xpending(engine.keys(queue_id).ev, GROUP)
+    assert await stored(system_pool, queue_id) == 41
+    assert pending["pending"] == 0
 
 
 async def test_dead_consumers_entries_are_claimed(
