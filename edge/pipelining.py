@@ -52,13 +52,19 @@ class PipeliningRedis(Redis):
         self._flushing: set[asyncio.Task[None]] = set()
         self._callbacks = frozenset(name.upper() for name in self.response_callbacks)
 
-    async def execute_command(self, *args: Any, **options: Any) -> Any:
+    def submit(self, *args: Any, **options: Any) -> asyncio.Future[Any]:
+        """Queues one command for this turn's batch without waiting: its
+        reply or error settles the future. A caller that submits, then
+        awaits another command, sends both in one batch."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
         self._pending.append((args, options, future))
-        return await future
+        return future
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        return await self.submit(*args, **options)
 
     def _flush(self) -> None:
         while self._pending:

@@ -8,6 +8,7 @@ reload rejoins the same session; an API client sends ``client_id``.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import cast
 
 from starlette.requests import Request
@@ -62,8 +63,9 @@ async def join(request: Request) -> Response:
 async def status(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    await edge.limits.check_session(session_id)
-    view = await edge.engine.status(queue_id, session_id, touch=True)
+    view = await edge.limits.check_session_during(
+        session_id, partial(edge.engine.status, queue_id, session_id, touch=True)
+    )
     target = _query(request, "target")
     granted = None
     if target is not None and view.state == "active":

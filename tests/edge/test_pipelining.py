@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -73,3 +74,27 @@ async def test_a_dropped_connection_fails_its_batch_then_reconnects(
     replies = await asyncio.gather(client.ping(), client.ping(), return_exceptions=True)
     assert all(isinstance(r, RedisConnectionError) for r in replies)
     assert await client.ping() is True
+
+
+async def test_a_submitted_command_shares_the_batch_of_the_next_one(
+    client: pipelining.PipeliningRedis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Submitting without waiting, then awaiting another command, sends
+    both in one batch; each gets its own reply."""
+    batches: list[list[str]] = []
+    send = pipelining.PipeliningRedis._send
+
+    async def recording(self: pipelining.PipeliningRedis, batch: list[Any]) -> None:
+        batches.append([args[0] for args, _, _ in batch])
+        await send(self, batch)
+
+    monkeypatch.setattr(pipelining.PipeliningRedis, "_send", recording)
+    key = f"{key_prefix}:pipe:submitted"
+    counted = client.submit("INCR", key)
+    read = await client.get(key)
+
+    assert (await counted, read) == (1, "1")
+    assert batches == [["INCR", "GET"]]
+    await client.delete(key)

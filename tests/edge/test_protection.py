@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from limits import parse
 from redis.asyncio import Redis
 
 from deploy._utils import free_port
+from edge import pipelining
 from edge.errors import ApiError
 from edge.pow import leading_zero_bits, solution_digest, solve
 from edge.ratelimit import Limits
@@ -87,6 +89,42 @@ async def test_a_known_refusal_is_answered_without_redis(
     assert sorted(values.values()) == [1, 3]  # s2 once, s1 up to its refusal
     assert refused.value.status == 429
     assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+
+
+async def test_a_poll_is_counted_alongside_its_read_in_the_librarys_own_window(
+    redis_url: str, key_prefix: str
+) -> None:
+    """The count sent with a read is the one the library keeps (its window
+    stats see each), counted once even when Redis forgot the script, and
+    refuses past the limit with the read still done."""
+    prefix = f"{key_prefix}.rl{secrets.token_hex(3)}"
+    client = pipelining.connect(redis_url)
+    limits = Limits(
+        client, redis_url, prefix=prefix, per_ip="0", per_session="3/minute"
+    )
+    reads: list[str] = []
+
+    async def read() -> str:
+        reads.append("read")
+        return "view"
+
+    try:
+        assert await limits.check_session_during("s1", read) == "view"
+        await client.script_flush()
+        assert await limits.check_session_during("s1", read) == "view"
+        stats = await limits._limiter.get_window_stats(
+            parse("3/minute"), "session", "s1"
+        )
+        assert stats.remaining == 1
+        await limits.check_session_during("s1", read)
+        with pytest.raises(ApiError) as refused:
+            await limits.check_session_during("s1", read)
+        with pytest.raises(ApiError):  # known now: refused before any read
+            await limits.check_session_during("s1", read)
+    finally:
+        await client.aclose()
+    assert refused.value.status == 429
+    assert len(reads) == 4
 
 
 async def pow_queue(make_queue: MakeQueue) -> str:
