@@ -102,20 +102,24 @@ async def load(
     return None if row is None else _definition(row)
 
 
+async def active(pool: asyncpg.Pool) -> list[QueueDefinition]:
+    """Every active queue of every tenant, by id (vq_system pool)."""
+    return [_definition(row) for row in await pool.fetch(SELECT_ACTIVE)]
+
+
 async def push_all(engine: QueueEngine, pool: asyncpg.Pool) -> int:
     """Configures every active queue in Redis from PostgreSQL (vq_system
     pool); returns how many."""
     started = time.monotonic()
-    rows = await pool.fetch(SELECT_ACTIVE)
-    for row in rows:
-        queue = _definition(row)
+    definitions = await active(pool)
+    for queue in definitions:
         await engine.configure(queue.id, queue.config)
     logger.info(
         "queue definitions pushed count=%d elapsed_ms=%d",
-        len(rows),
+        len(definitions),
         (time.monotonic() - started) * 1000,
     )
-    return len(rows)
+    return len(definitions)
 
 
 async def adopt(connection: Connection, queue_id: str, config: QueueConfig) -> None:

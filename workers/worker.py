@@ -25,6 +25,7 @@ from arq.worker import Worker, func
 from core.engine import QueueEngine
 from core.store import connect
 from deploy.runner import Runtime
+from edge.admin.sites import restore_missing
 from persistence.pool import SYSTEM_ROLE, open_pool
 from persistence.queues import push_all
 from workers.flusher import Flusher
@@ -82,10 +83,12 @@ async def shutdown(ctx: Context) -> None:
 
 async def bring_up_to_date(engine: QueueEngine, pool: asyncpg.Pool) -> None:
     """Rebuilds Redis from PostgreSQL if Redis lost its state, else pushes
-    every queue definition, so Redis runs what PostgreSQL holds."""
+    every queue definition, so Redis runs what PostgreSQL holds; then
+    writes the waiting-room sites Redis lost from their tenants' settings."""
     rebuilt = await rebuild_if_lost(engine, pool)
     if rebuilt is None:
         await push_all(engine, pool)
+    await restore_missing(engine, pool)
 
 
 def build(runtime: Runtime) -> Worker:

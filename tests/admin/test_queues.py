@@ -3,11 +3,13 @@ audit log and the tenant's limits."""
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 
 from core.engine import QueueEngine
-from edge.site import read_site
+from edge.site import QueueSite, read_site, write_site
 from tests.admin.conftest import World, ok
+from workers.worker import bring_up_to_date
 
 
 async def test_waiting_users_come_live_from_the_engine(
@@ -186,3 +188,32 @@ async def test_waiting_rooms_follow_the_tenant_settings(
     for queue_id in (created["id"], *world.a.queues):
         site = await read_site(engine, queue_id)
         assert site.allowed_origins == ["https://new.example"]
+
+
+async def test_a_worker_start_writes_the_sites_redis_lost(
+    http: httpx.AsyncClient,
+    world: World,
+    engine: QueueEngine,
+    system_pool: asyncpg.Pool,
+) -> None:
+    """Sites live in Redis; after Redis lost one, a worker's start-up
+    writes it again from the tenant's settings, and leaves the others."""
+    admin, tenant = world.headers("admin"), world.b.id
+    settings = {"allowedRedirectOrigins": ["https://shop.example"]}
+    updated = ok(
+        await http.patch(
+            f"/v1/tenants/{tenant}", json={"settings": settings}, headers=admin
+        )
+    )
+    lost, kept = world.b.queues
+    await engine.client.delete(engine.keys(lost).site)
+    own = QueueSite(title="Kept as it is", allowed_origins=["https://own.example"])
+    await write_site(engine, kept, own)
+    assert (await read_site(engine, lost)).allowed_origins == []
+
+    await bring_up_to_date(engine, system_pool)
+
+    site = await read_site(engine, lost)
+    assert site.allowed_origins == ["https://shop.example"]
+    assert site.tenant_name == updated["name"]
+    assert await read_site(engine, kept) == own
