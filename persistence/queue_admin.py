@@ -16,14 +16,10 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from core.model import QueueConfig
 from persistence.pool import Connection
-from persistence.queues import UPSERT_QUEUE, QueueDefinition
+from persistence.queues import COLUMNS, UPSERT_QUEUE, QueueDefinition, definition_of
 
-_COLUMNS = """
-id, tenant_id, name, description, config::text, is_active, archived_at,
-updated_at
-"""
+_COLUMNS = COLUMNS + ", archived_at, updated_at"
 # What a queue list shows: no configuration to decode per row.
 LIST_BRIEF = """
 SELECT id, name, config ->> 'state' AS state, archived_at FROM queues
@@ -38,7 +34,6 @@ WHERE id = $1
 """
 
 _encoder = msgspec.json.Encoder()
-_config = msgspec.json.Decoder(QueueConfig)
 
 
 class StoredQueue(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,15 +51,8 @@ class StoredQueue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _stored(row: asyncpg.Record) -> StoredQueue:
-    definition = QueueDefinition(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        config=_config.decode(row["config"]),
-        is_active=row["is_active"],
-    )
     return StoredQueue(
-        definition=definition,
+        definition=definition_of(row),
         archived_at=row["archived_at"],
         updated_at=row["updated_at"],
     )
@@ -115,6 +103,7 @@ async def write(connection: Connection, queue: QueueDefinition) -> None:
         queue.description,
         _encoder.encode(queue.config).decode(),
         queue.is_active,
+        _encoder.encode(queue.waiting_room).decode(),
     )
 
 
@@ -123,8 +112,9 @@ async def archive(connection: Connection, queue_id: str) -> None:
 
 
 INSERT = """
-INSERT INTO queues (id, tenant_id, name, description, config, is_active)
-VALUES ($1, $2, $3, $4, $5::jsonb, true)
+INSERT INTO queues
+    (id, tenant_id, name, description, config, is_active, waiting_room)
+VALUES ($1, $2, $3, $4, $5::jsonb, true, $6::jsonb)
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
@@ -140,5 +130,6 @@ async def insert(connection: Connection, queue: QueueDefinition) -> bool:
         queue.name,
         queue.description,
         _encoder.encode(queue.config).decode(),
+        _encoder.encode(queue.waiting_room).decode(),
     )
     return found is not None

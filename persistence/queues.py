@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -24,23 +25,22 @@ from persistence.pool import Connection, tenant_transaction
 logger = logging.getLogger(__name__)
 
 UPSERT_QUEUE = """
-INSERT INTO queues (id, tenant_id, name, description, config, is_active)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+INSERT INTO queues
+    (id, tenant_id, name, description, config, is_active, waiting_room)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)
 ON CONFLICT (id) DO UPDATE SET
     name = excluded.name,
     description = excluded.description,
     config = excluded.config,
     is_active = excluded.is_active,
+    waiting_room = excluded.waiting_room,
     updated_at = now()
 """
-SELECT_QUEUE = """
-SELECT id, tenant_id, name, description, config::text, is_active
-FROM queues WHERE id = $1
+COLUMNS = """
+id, tenant_id, name, description, config::text, is_active, waiting_room::text
 """
-SELECT_ACTIVE = """
-SELECT id, tenant_id, name, description, config::text, is_active
-FROM queues WHERE is_active ORDER BY id
-"""
+SELECT_QUEUE = f"SELECT {COLUMNS} FROM queues WHERE id = $1"  # noqa: S608
+SELECT_ACTIVE = f"SELECT {COLUMNS} FROM queues WHERE is_active ORDER BY id"  # noqa: S608
 ADOPT_TENANT = """
 INSERT INTO tenants (id, name) VALUES ($1::text, $1::text)
 ON CONFLICT DO NOTHING
@@ -58,6 +58,7 @@ WHERE id = $1
 _encoder = msgspec.json.Encoder()
 _changes_decoder = msgspec.json.Decoder(dict[str, str])
 _config_decoder = msgspec.json.Decoder(QueueConfig)
+_room_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 class QueueDefinition(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +69,8 @@ class QueueDefinition(msgspec.Struct, frozen=True, kw_only=True):
     config: QueueConfig
     description: str = ""
     is_active: bool = True
+    # The admin API's waitingRoom object (edge/admin/schemas.py), as sent.
+    waiting_room: dict[str, Any] = {}
 
     @property
     def tenant_id(self) -> str:
@@ -88,6 +91,7 @@ async def save(pool: asyncpg.Pool, engine: QueueEngine, queue: QueueDefinition) 
             queue.description,
             _encoder.encode(config).decode(),
             queue.is_active,
+            _encoder.encode(queue.waiting_room).decode(),
         )
     if queue.is_active:
         await engine.configure(queue.id, config)
@@ -99,12 +103,12 @@ async def load(
     """A tenant's queue definition, None when missing or another's."""
     async with tenant_transaction(pool, tenant_id) as connection:
         row = await connection.fetchrow(SELECT_QUEUE, queue_id)
-    return None if row is None else _definition(row)
+    return None if row is None else definition_of(row)
 
 
 async def active(pool: asyncpg.Pool) -> list[QueueDefinition]:
     """Every active queue of every tenant, by id (vq_system pool)."""
-    return [_definition(row) for row in await pool.fetch(SELECT_ACTIVE)]
+    return [definition_of(row) for row in await pool.fetch(SELECT_ACTIVE)]
 
 
 async def push_all(engine: QueueEngine, pool: asyncpg.Pool) -> int:
@@ -131,13 +135,15 @@ async def adopt(connection: Connection, queue_id: str, config: QueueConfig) -> N
     )
 
 
-def _definition(row: asyncpg.Record) -> QueueDefinition:
+def definition_of(row: asyncpg.Record) -> QueueDefinition:
+    """A definition from a row of COLUMNS."""
     return QueueDefinition(
         id=row["id"],
         name=row["name"],
         description=row["description"],
         config=_config_decoder.decode(row["config"]),
         is_active=row["is_active"],
+        waiting_room=_room_decoder.decode(row["waiting_room"]),
     )
 
 

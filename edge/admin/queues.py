@@ -29,7 +29,7 @@ from core.model import (
 from edge.admin import schemas
 from edge.admin.operations import Call, Operation
 from edge.admin.permissions import QUEUE_SCOPED, Action, not_assigned, not_found
-from edge.admin.sites import publish_site
+from edge.admin.sites import publish_site, room_of, stored_room
 from edge.errors import ApiError
 from edge.responses import NO_STORE
 from edge.schemas import encoder
@@ -67,6 +67,7 @@ def queue_answer(stored: StoredQueue) -> schemas.Queue:
         description=definition.description,
         status=status_of(stored),
         settings=settings_of(definition.config),
+        waiting_room=room_of(definition),
         archived_at=stored.archived_at,
         updated_at=stored.updated_at,
     )
@@ -162,7 +163,11 @@ async def create_queue(call: Call) -> Response:
             raise ApiError(409, "queue_limit", "the tenant has all the queues it may")
         config = _capped(config_of(call.tenant_id, body.settings), limits)
         definition = QueueDefinition(
-            id=queue_id, name=body.name, description=body.description, config=config
+            id=queue_id,
+            name=body.name,
+            description=body.description,
+            config=config,
+            waiting_room=stored_room(body.waiting_room),
         )
         if not await queue_admin.insert(connection, definition):
             raise ApiError(409, "queue_exists", "a queue has this id", "id")
@@ -170,7 +175,8 @@ async def create_queue(call: Call) -> Response:
         await _audit(call, connection, "queue.create", queue_id, None, stored)
         tenant = await _tenant(connection, call.tenant_id)
     await call.admin.engine.configure(queue_id, config)
-    await publish_site(call.admin.engine, tenant, queue_id, body.name)
+    room = body.waiting_room
+    await publish_site(call.admin.engine, tenant, queue_id, body.name, room)
     return with_etag(stored, 201)
 
 
@@ -207,7 +213,8 @@ async def update_queue(call: Call) -> Response:
         await _audit(call, connection, "queue.update", definition.id, stored, after)
         tenant = await _tenant(connection, call.tenant_id)
     await call.admin.engine.configure(definition.id, definition.config)
-    await publish_site(call.admin.engine, tenant, definition.id, definition.name)
+    room = room_of(definition)
+    await publish_site(call.admin.engine, tenant, definition.id, definition.name, room)
     return with_etag(after)
 
 
@@ -217,6 +224,8 @@ def _updated(definition: QueueDefinition, body: schemas.QueueUpdate) -> QueueDef
         changes["name"] = body.name
     if body.description is not UNSET:
         changes["description"] = body.description
+    if body.waiting_room is not UNSET:
+        changes["waiting_room"] = stored_room(body.waiting_room)
     if body.settings is not UNSET:
         config = config_of(definition.tenant_id, body.settings)
         if config.mode != definition.config.mode:

@@ -165,11 +165,26 @@ class QueueSettings(Request, frozen=True, kw_only=True):
     timezone: ZoneName = "UTC"
 
 
+PageStringName = Annotated[str, Meta(pattern=r"^[a-z_]{1,40}$")]
+PageText = Annotated[str, Meta(max_length=200)]
+
+
+class WaitingRoom(Request, frozen=True, kw_only=True):
+    """The queue's own waiting-room settings; its tenant's settings give the
+    name, colours, locale and allowed redirect origins."""
+
+    # Leading zero bits of the proof of work a join needs; 0: none.
+    pow_difficulty: Annotated[int, Meta(ge=0, le=24)] = 0
+    # Replacements of the waiting page's words, by name (edge/page_strings.py).
+    strings: Annotated[dict[PageStringName, PageText], Meta(max_length=64)] = {}
+
+
 class QueueCreate(Request, frozen=True, kw_only=True):
     id: Id | None = None  # made up when not given
     name: Name
     description: Annotated[str, Meta(max_length=2000)] = ""
     settings: QueueSettings
+    waiting_room: WaitingRoom = WaitingRoom()
 
 
 class QueueUpdate(Request, frozen=True, kw_only=True):
@@ -178,6 +193,7 @@ class QueueUpdate(Request, frozen=True, kw_only=True):
     name: Name | UnsetType = UNSET
     description: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
     settings: QueueSettings | UnsetType = UNSET
+    waiting_room: WaitingRoom | UnsetType = UNSET
 
 
 class LiveChange(Request, frozen=True, kw_only=True):
@@ -198,6 +214,7 @@ class Queue(Camel, frozen=True, kw_only=True):
     description: str
     status: QueueState | Literal["archived"]
     settings: QueueSettings
+    waiting_room: WaitingRoom
     archived_at: datetime | None
     updated_at: datetime
 

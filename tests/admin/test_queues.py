@@ -190,6 +190,70 @@ async def test_waiting_rooms_follow_the_tenant_settings(
         assert site.allowed_origins == ["https://new.example"]
 
 
+async def test_a_queues_waiting_room_settings_reach_its_site(
+    http: httpx.AsyncClient, world: World, engine: QueueEngine
+) -> None:
+    """Proof of work and page words set on a queue are kept with it, shown
+    back, written to its site, kept by other changes and replaced by new
+    ones."""
+    headers = world.headers("manager")
+    room = {"powDifficulty": 8, "strings": {"heading": "Hang on"}}
+    made = await http.post(
+        f"/v1/tenants/{world.a.id}/queues",
+        json={
+            "name": "Drop",
+            "settings": {"mode": "waiting_room"},
+            "waitingRoom": room,
+        },
+        headers=headers,
+    )
+    queue_id = ok(made, 201)["id"]
+    assert ok(made, 201)["waitingRoom"] == room
+    site = await read_site(engine, queue_id)
+    assert (site.pow_difficulty, site.strings) == (8, {"heading": "Hang on"})
+
+    path = f"/v1/tenants/{world.a.id}/queues/{queue_id}"
+    renamed = await http.patch(
+        path,
+        json={"name": "Drop 2"},
+        headers={**headers, "If-Match": made.headers["etag"]},
+    )
+    assert ok(renamed)["waitingRoom"] == room
+    assert (await read_site(engine, queue_id)).pow_difficulty == 8
+
+    cleared = await http.patch(
+        path,
+        json={"waitingRoom": {"powDifficulty": 0}},
+        headers={**headers, "If-Match": renamed.headers["etag"]},
+    )
+    assert ok(cleared)["waitingRoom"] == {"powDifficulty": 0, "strings": {}}
+    site = await read_site(engine, queue_id)
+    assert (site.pow_difficulty, site.strings, site.title) == (0, {}, "Drop 2")
+
+
+async def test_waiting_room_settings_out_of_range_are_refused(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """Words the page does not have and work past 24 bits are a 422, and
+    no queue is made."""
+    headers = world.headers("manager")
+    path = f"/v1/tenants/{world.a.id}/queues"
+    before = ok(await http.get(path, headers=headers))["queues"]
+    refused = [
+        await http.post(
+            path,
+            json={"name": "X", "settings": {"mode": "service"}, "waitingRoom": room},
+            headers=headers,
+        )
+        for room in ({"strings": {"headline": "Hi"}}, {"powDifficulty": 25})
+    ]
+    for answer in refused:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "invalid_input"
+    assert "headline" in refused[0].json()["error"]["message"]
+    assert ok(await http.get(path, headers=headers))["queues"] == before
+
+
 async def test_a_worker_start_writes_the_sites_redis_lost(
     http: httpx.AsyncClient,
     world: World,
@@ -197,7 +261,8 @@ async def test_a_worker_start_writes_the_sites_redis_lost(
     system_pool: asyncpg.Pool,
 ) -> None:
     """Sites live in Redis; after Redis lost one, a worker's start-up
-    writes it again from the tenant's settings, and leaves the others."""
+    writes it again from the tenant's and the queue's settings, and leaves
+    the others."""
     admin, tenant = world.headers("admin"), world.b.id
     settings = {"allowedRedirectOrigins": ["https://shop.example"]}
     updated = ok(
@@ -206,6 +271,10 @@ async def test_a_worker_start_writes_the_sites_redis_lost(
         )
     )
     lost, kept = world.b.queues
+    path = f"/v1/tenants/{tenant}/queues/{lost}"
+    etag = (await http.get(path, headers=admin)).headers["etag"]
+    room = {"waitingRoom": {"powDifficulty": 6}}
+    ok(await http.patch(path, json=room, headers={**admin, "If-Match": etag}))
     await engine.client.delete(engine.keys(lost).site)
     own = QueueSite(title="Kept as it is", allowed_origins=["https://own.example"])
     await write_site(engine, kept, own)
@@ -215,5 +284,5 @@ async def test_a_worker_start_writes_the_sites_redis_lost(
 
     site = await read_site(engine, lost)
     assert site.allowed_origins == ["https://shop.example"]
-    assert site.tenant_name == updated["name"]
+    assert (site.tenant_name, site.pow_difficulty) == (updated["name"], 6)
     assert await read_site(engine, kept) == own
