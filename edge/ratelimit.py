@@ -95,8 +95,7 @@ class Limits:
         alongside it; 429 past the limit (a refused read still ran: only
         for reads)."""
         item = self._per_session
-        if item is None or not isinstance(self._client, PipeliningRedis):
-            await self.check_session(session_id)
+        if item is None:
             return await read()
         self._check_known("session", session_id)
         counting = self._submit(item, "session", session_id)
@@ -127,7 +126,7 @@ class Limits:
 
     def _submit(self, item: RateLimitItem, scope: str, who: str) -> asyncio.Future[Any]:
         """The count of FixedWindowRateLimiter.hit (the bridge's script on
-        the bridge's key), submitted to the merging client."""
+        the bridge's key), submitted to the merging client (every edge's)."""
         assert isinstance(self._client, PipeliningRedis)
         bridge: Any = self._storage.bridge
         key = bridge.prefixed_key(item.key_for(scope, who))
