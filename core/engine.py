@@ -40,6 +40,7 @@ from core.model import (
     QueueConfig,
     QueueCounters,
     QueueSummary,
+    Quota,
     ReleaseResult,
     RestoredSession,
     SessionView,
@@ -200,13 +201,17 @@ class QueueEngine:
         visitor_key: str | None = None,
         priority: int = 0,
         metadata: Metadata | None = None,
+        quota: Quota | None = None,
     ) -> JoinResult:
         """Puts a visitor in the line; the same visitor key gets the same
-        session back while it holds a place."""
+        session back while it holds a place. A join past its ``quota`` is
+        refused (OverLimit) by the join script itself."""
         k = self.keys(queue_id)
         key = visitor_key if visitor_key is not None else ids.new_visitor_key()
         sid = ids.session_id(self._secret, queue_id, key)
-        return await self._join(k, queue_id, sid, priority, _meta(metadata), "")
+        return await self._join(
+            k, queue_id, sid, priority, _meta(metadata), "", quota=quota
+        )
 
     async def _join(
         self,
@@ -217,19 +222,23 @@ class QueueEngine:
         meta: str,
         origin: str,
         clamp: bool = False,
+        quota: Quota | None = None,
     ) -> JoinResult:
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise InvalidInput("priority must be an integer", "priority")
+        counter, limit, window = _quota_args(k, queue_id, quota)
         reply = await self._run(
             "joinQueue",
             queue_id,
-            [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev],
+            [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev, counter],
             self._now(),
             sid,
             priority,
             meta,
             origin,
             "1" if clamp else "0",
+            limit,
+            window,
         )
         return JoinResult(session=_view(queue_id, reply[1:]), created=reply[0] == 1)
 
@@ -239,9 +248,9 @@ class QueueEngine:
         """Joins many visitors in one pipeline (imports, kiosks going back
         online, load tests); each answer or refusal in the keys' order."""
         k = self.keys(queue_id)
-        keys = [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev]
+        keys = [k.cfg, k.stats, k.wait, k.pre, k.rec, k.meta, k.ctr, k.ev, k.cfg]
         sha, args = self._scripts.sha("joinQueue"), [str(self._now())]
-        flags = [str(priority), "", "", "0"]
+        flags = [str(priority), "", "", "0", "", ""]
         with _store_errors("joinQueue"):
             await self._scripts.load("joinQueue")
             async with self._client.pipeline(transaction=False) as pipe:
@@ -252,18 +261,27 @@ class QueueEngine:
         return [_join_result(queue_id, reply) for reply in replies]
 
     async def status(
-        self, queue_id: str, session_id: str, *, touch: bool = False
+        self,
+        queue_id: str,
+        session_id: str,
+        *,
+        touch: bool = False,
+        quota: Quota | None = None,
     ) -> SessionView:
         """A session's state, position and estimate; ``touch`` also counts
-        as a heartbeat."""
+        as a heartbeat. A read past its ``quota`` is refused (OverLimit)
+        before it reads or touches anything."""
         k = self.keys(queue_id)
+        counter, limit, window = _quota_args(k, queue_id, quota)
         reply = await self._run(
             "getStatus",
             queue_id,
-            [k.cfg, k.stats, k.wait, k.pre, k.rec, k.ctr, k.ev],
+            [k.cfg, k.stats, k.wait, k.pre, k.rec, k.ctr, k.ev, counter],
             self._now(),
             ids.check_session_id(session_id),
             "1" if touch else "0",
+            limit,
+            window,
         )
         return _view(queue_id, reply[1:])
 
@@ -738,6 +756,20 @@ def _view(queue_id: str, reply: list[Any]) -> SessionView:
         changed_ms=int(at),
         queue_state=queue_state,
     )
+
+
+def _quota_args(
+    k: QueueKeys, queue_id: str, quota: Quota | None
+) -> tuple[str, str, str]:
+    """The counter key, limit and window a script takes for ``quota``; with
+    none, a key of the queue (never touched) and no limit."""
+    if quota is None:
+        return k.cfg, "", ""
+    if quota.key.partition("{")[2].partition("}")[0] != queue_id:
+        raise InvalidInput("a quota key must carry the queue's hash tag", "quota")
+    if quota.limit < 0 or quota.window_s <= 0:
+        raise InvalidInput("a quota needs a limit and a window", "quota")
+    return quota.key, str(quota.limit), str(quota.window_s)
 
 
 def _join_result(queue_id: str, reply: list[Any]) -> JoinResult | QueueError:

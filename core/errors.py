@@ -19,7 +19,8 @@ Every failure the engine raises derives from ``VQError``::
     │   ├── ShuffleNotDue
     │   ├── ReorderNoRoom
     │   ├── StaleLeader
-    │   └── QueuePaused
+    │   ├── QueuePaused
+    │   └── OverLimit         past a rate-limit quota the script counted
     └── StoreError            Redis failed or is out of reach
 """
 
@@ -45,6 +46,7 @@ class Code(IntEnum):
     REORDER_NO_ROOM = -12
     STALE_LEADER = -13
     QUEUE_PAUSED = -14
+    OVER_LIMIT = -15
 
 
 class VQError(Exception):
@@ -133,6 +135,10 @@ class QueuePaused(QueueError):
     code = Code.QUEUE_PAUSED
 
 
+class OverLimit(QueueError):
+    code = Code.OVER_LIMIT
+
+
 _BY_CODE: dict[int, type[QueueError]] = {
     cls.code: cls for cls in QueueError.__subclasses__()
 }
@@ -152,6 +158,7 @@ _MESSAGES: dict[Code, str] = {
     Code.REORDER_NO_ROOM: "no room left at that place; move a neighbour first",
     Code.STALE_LEADER: "a newer ticker leads this queue; this one was deposed",
     Code.QUEUE_PAUSED: "the line is paused: nobody is called until it resumes",
+    Code.OVER_LIMIT: "too many joins from this client; try again later",
 }
 
 

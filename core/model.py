@@ -235,6 +235,19 @@ class SessionView(Struct, frozen=True, kw_only=True):
     queue_state: QueueState
 
 
+class Quota(Struct, frozen=True):
+    """A rate limit a script counts against before it acts: the counter at
+    ``key`` goes up by one (a fixed window of ``window_s`` seconds from its
+    first count) and past ``limit`` the call is refused with OverLimit,
+    changing nothing else. The edge's ``limits`` library reads, refuses and
+    resets the same counter. ``key`` carries the queue's hash tag, so the
+    queue's script may write it (Redis Cluster)."""
+
+    key: str
+    limit: int
+    window_s: int
+
+
 class JoinResult(Struct, frozen=True, kw_only=True):
     """A join: the session, and whether this call created it."""
 

@@ -4,45 +4,43 @@ Counting goes through the ``limits`` library (fixed windows, one Redis
 round trip per check), so every edge process shares the same counts. A
 refused request answers 429 with Retry-After in seconds.
 
+The two requests a crowd makes most, the join and the status poll, are
+counted by their own queue script instead, against a ``Quota``: the
+library's key, limit and window, counted the way the library counts
+(lua/includes/quota.lua), so that the library still reads, refuses and
+resets them. A second Redis call per request was a quarter of its cost,
+and a join past its limit is now refused before it changes anything.
+Their keys are per queue, in the queue's hash slot (Redis Cluster): the
+IP limit counts joins to each queue apart, and a session is in one queue.
+
 A fixed window, once past its limit, refuses everything until it resets.
 So each edge process remembers the refusals it learnt until their reset
 and answers the next requests of that client or session itself: a client
 hammering past its limit costs one Redis call per window, not per request.
-
-A read (the status poll) need not wait for its count: ``check_session_during``
-submits the library's own counting script, under the library's own key,
-to the merging client and awaits it after the read, so that both go out
-in one batch. A quarter of a poll's cost was that second wait. Changes
-(join, leave...) still count first and act after.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
+from core.model import Quota
 from edge.errors import ApiError
-from edge.pipelining import PipeliningRedis
 
 logger = logging.getLogger(__name__)
 
 # Refusals remembered per process. Past this many the expired ones go,
 # and if that frees nothing, all of them (Redis still counts and refuses).
 MAX_REMEMBERED = 100_000
-
-T = TypeVar("T")
 
 
 class Limits:
@@ -76,33 +74,39 @@ class Limits:
         self._per_ip = _item(per_ip)
         self._per_session = _item(per_session)
         self._trust_proxy = trust_proxy
-        self._refused: dict[tuple[str, str], float] = {}  # -> reset, epoch s
+        self._refused: dict[str, float] = {}  # counter key -> reset, epoch s
 
     async def check_ip(self, conn: HTTPConnection, scope: str = "api") -> None:
         """Counts one request of the client's IP; 429 past the limit."""
         if self._per_ip is not None:
             await self._hit(self._per_ip, scope, self.client_ip(conn))
 
-    async def check_session(self, session_id: str) -> None:
+    async def check_session(self, queue_id: str, session_id: str) -> None:
         """Counts one request of a session; 429 past the limit."""
         if self._per_session is not None:
-            await self._hit(self._per_session, "session", session_id)
+            await self._hit(self._per_session, _in(queue_id, "session"), session_id)
 
-    async def check_session_during(
-        self, session_id: str, read: Callable[[], Awaitable[T]]
-    ) -> T:
-        """What ``read()`` gives, once one request of the session is counted
-        alongside it; 429 past the limit (a refused read still ran: only
-        for reads)."""
-        item = self._per_session
-        if item is None:
-            return await read()
-        self._check_known("session", session_id)
-        counting = self._submit(item, "session", session_id)
+    def join_quota(self, conn: HTTPConnection, queue_id: str) -> Quota | None:
+        """What the join script counts a join of the client's IP to
+        ``queue_id`` against; 429 while a refusal is known."""
+        return self._quota(self._per_ip, _in(queue_id, "join"), self.client_ip(conn))
+
+    def session_quota(self, queue_id: str, session_id: str) -> Quota | None:
+        """What the status script counts a poll of the session against (the
+        count of ``check_session``); 429 while a refusal is known."""
+        return self._quota(self._per_session, _in(queue_id, "session"), session_id)
+
+    async def refusal(self, quota: Quota) -> ApiError:
+        """The 429 of a quota its script found spent, remembered until its
+        window resets (the library's reset: the counter's expiry)."""
         try:
-            return await read()
-        finally:
-            await self._settle(counting, item, "session", session_id)
+            ttl_ms = await self._client.pttl(quota.key)
+        except RedisError as exc:
+            logger.warning("rate limit unavailable error=%s", exc)
+            ttl_ms = -1
+        reset = time.time() + (ttl_ms / 1000 if ttl_ms > 0 else quota.window_s)
+        self._remember(quota.key, reset)
+        return _refusal(reset)
 
     def client_ip(self, conn: HTTPConnection) -> str:
         """The client's address; the proxy's word only when trusted."""
@@ -111,10 +115,19 @@ class Limits:
             first = forwarded.split(",")[0].strip()
             if first:
                 return first
-        return conn.client.host if conn.client else "unknown"
+        client = conn.scope.get("client")
+        return client[0] if client else "unknown"
+
+    def _quota(self, item: RateLimitItem | None, scope: str, who: str) -> Quota | None:
+        if item is None:
+            return None
+        key = self._key(item, scope, who)
+        self._check_known(key)
+        return Quota(key, item.amount, item.get_expiry())
 
     async def _hit(self, item: RateLimitItem, scope: str, who: str) -> None:
-        self._check_known(scope, who)
+        key = self._key(item, scope, who)
+        self._check_known(key)
         try:
             allowed = await self._limiter.hit(item, scope, who)
         except StorageError as exc:
@@ -122,52 +135,35 @@ class Limits:
             logger.warning("rate limit unavailable error=%s", exc)
             return
         if not allowed:
-            raise await self._refuse(item, scope, who)
+            stats = await self._limiter.get_window_stats(item, scope, who)
+            self._remember(key, stats.reset_time)
+            raise _refusal(stats.reset_time)
 
-    def _submit(self, item: RateLimitItem, scope: str, who: str) -> asyncio.Future[Any]:
-        """The count of FixedWindowRateLimiter.hit (the bridge's script on
-        the bridge's key), submitted to the merging client (every edge's)."""
-        assert isinstance(self._client, PipeliningRedis)
-        bridge: Any = self._storage.bridge
-        key = bridge.prefixed_key(item.key_for(scope, who))
-        sha = bridge.lua_incr_expire.sha
-        return self._client.submit("EVALSHA", sha, 1, key, item.get_expiry(), 1)
+    def _key(self, item: RateLimitItem, scope: str, who: str) -> str:
+        """The key FixedWindowRateLimiter.hit counts ``who`` under."""
+        key: str = self._storage.bridge.prefixed_key(item.key_for(scope, who))
+        return key
 
-    async def _settle(
-        self, counting: asyncio.Future[Any], item: RateLimitItem, scope: str, who: str
-    ) -> None:
-        """Waits for a submitted count; 429 past the limit."""
-        try:
-            allowed = int(await counting) <= item.amount
-        except NoScriptError:  # nothing counted: the library loads its script
-            return await self._hit(item, scope, who)
-        except RedisError as exc:
-            logger.warning("rate limit unavailable error=%s", exc)
-            return
-        if not allowed:
-            raise await self._refuse(item, scope, who)
-
-    async def _refuse(self, item: RateLimitItem, scope: str, who: str) -> ApiError:
-        """The refusal until the window resets, remembered until then."""
-        stats = await self._limiter.get_window_stats(item, scope, who)
-        self._remember((scope, who), stats.reset_time)
-        return _refusal(stats.reset_time)
-
-    def _check_known(self, scope: str, who: str) -> None:
-        reset = self._refused.get((scope, who))
+    def _check_known(self, key: str) -> None:
+        reset = self._refused.get(key)
         if reset is None:
             return
         if reset > time.time():
             raise _refusal(reset)
-        del self._refused[(scope, who)]
+        del self._refused[key]
 
-    def _remember(self, key: tuple[str, str], reset: float) -> None:
+    def _remember(self, key: str, reset: float) -> None:
         if len(self._refused) >= MAX_REMEMBERED:
             now = time.time()
             self._refused = {k: r for k, r in self._refused.items() if r > now}
             if len(self._refused) >= MAX_REMEMBERED:
                 self._refused.clear()
         self._refused[key] = reset
+
+
+def _in(queue_id: str, scope: str) -> str:
+    """A scope counted per queue, its key in the queue's hash slot."""
+    return f"{scope}:{{{queue_id}}}"
 
 
 def _refusal(reset: float) -> ApiError:

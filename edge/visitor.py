@@ -8,7 +8,6 @@ reload rejoins the same session; an API client sends ``client_id``.
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import cast
 
 from starlette.requests import Request
@@ -16,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core import ids
+from core.errors import OverLimit
 from core.model import SessionState, SessionView
 from core.session_token import session_token
 from edge.admit import admission
@@ -41,12 +41,18 @@ _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 async def join(request: Request) -> Response:
     edge = edge_of(request)
     queue_id = ids.check_queue_id(request.path_params["queue_id"])
-    await edge.limits.check_ip(request, "join")
+    quota = edge.limits.join_quota(request, queue_id)
     body = await read_json(request, JoinRequest)
     await _check_work(edge, queue_id, body)
 
     key, from_cookie = _visitor_key(request, body)
-    joined = await edge.engine.join(queue_id, visitor_key=key, metadata=body.metadata)
+    try:
+        joined = await edge.engine.join(
+            queue_id, visitor_key=key, metadata=body.metadata, quota=quota
+        )
+    except OverLimit:
+        assert quota is not None
+        raise await edge.limits.refusal(quota) from None
     sid = joined.session.session_id
     answer = Joined(
         session_id=sid,
@@ -63,9 +69,12 @@ async def join(request: Request) -> Response:
 async def status(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    view = await edge.limits.check_session_during(
-        session_id, partial(edge.engine.status, queue_id, session_id, touch=True)
-    )
+    quota = edge.limits.session_quota(queue_id, session_id)
+    try:
+        view = await edge.engine.status(queue_id, session_id, touch=True, quota=quota)
+    except OverLimit:
+        assert quota is not None
+        raise await edge.limits.refusal(quota) from None
     target = _query(request, "target")
     granted = None
     if target is not None and view.state == "active":
@@ -76,7 +85,7 @@ async def status(request: Request) -> Response:
 async def heartbeat(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    await edge.limits.check_session(session_id)
+    await edge.limits.check_session(queue_id, session_id)
     state = cast(SessionState, await edge.engine.heartbeat(queue_id, session_id))
     return json_answer(Heartbeat(state, 2 if state == "active" else 10))
 
@@ -84,7 +93,7 @@ async def heartbeat(request: Request) -> Response:
 async def leave(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    await edge.limits.check_session(session_id)
+    await edge.limits.check_session(queue_id, session_id)
     await edge.engine.leave(queue_id, session_id)
     return no_content()
 
@@ -92,7 +101,7 @@ async def leave(request: Request) -> Response:
 async def done(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    await edge.limits.check_session(session_id)
+    await edge.limits.check_session(queue_id, session_id)
     await edge.engine.done(queue_id, session_id)
     return no_content()
 
@@ -100,7 +109,7 @@ async def done(request: Request) -> Response:
 async def admit(request: Request) -> Response:
     edge = edge_of(request)
     queue_id, session_id = session_of(request, edge.config.secret)
-    await edge.limits.check_session(session_id)
+    await edge.limits.check_session(queue_id, session_id)
     body = await read_json(request, AdmissionRequest, empty_ok=False)
     view = await edge.engine.status(queue_id, session_id, touch=True)
     return json_answer(await admission(edge, view, body.target))

@@ -14,3 +14,4 @@ local E_SHUFFLE_NOT_DUE = -11
 local E_REORDER_NO_ROOM = -12
 local E_STALE_LEADER = -13
 local E_QUEUE_PAUSED = -14
+local E_OVER_LIMIT = -15

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from core import errors
 from core.engine import QueueEngine
 from core.errors import Code
-from core.model import QueueChanges, QueueConfig
+from core.model import QueueChanges, QueueConfig, Quota
 from core.scripts import LUA_DIR
 from tests.core.conftest import SECRET, Clock
 
@@ -43,6 +43,9 @@ def room(**overrides: Any) -> QueueConfig:
         (lambda e, q: e.call_next([], "Desk"), "queue_ids"),
         (lambda e, q: e.reorder(q, "x" * 12, 0), "position"),
         (lambda e, q: e.release(q, budget=0), "budget"),
+        (lambda e, q: e.join(q, quota=Quota("rl:{other}", 5, 60)), "quota"),
+        (lambda e, q: e.status(q, "A" * 12, quota=Quota(f"rl:{q}", 5, 60)), "quota"),
+        (lambda e, q: e.join(q, quota=Quota(f"rl:{{{q}}}", 5, 0)), "quota"),
     ],
 )
 async def test_bad_input_raises_invalid_input(
@@ -113,6 +116,7 @@ async def _reach(code: Code, e: QueueEngine, q: str, clock: Clock) -> None:
             e.configure(q + "s", room(mode="service", state="paused")),
             e.call_next(q + "s", "Desk"),
         ),
+        Code.OVER_LIMIT: lambda: e.join(q, quota=Quota(f"rl:{{{q}}}", 0, 60)),
     }
     await scenarios[code]()
 

@@ -8,7 +8,7 @@ import pytest
 
 from core import errors
 from core.engine import QueueEngine
-from core.model import QueueChanges, QueueConfig
+from core.model import QueueChanges, QueueConfig, Quota
 from tests.core.conftest import Clock, line_of, raw
 
 
@@ -193,3 +193,68 @@ async def test_scheduled_queue_opens_and_closes_on_time(
     clock.advance(3600)
     with pytest.raises(errors.QueueClosed):
         await engine.join(queue_id, visitor_key="late")
+
+
+async def test_a_join_past_its_quota_changes_nothing_but_the_count(
+    engine: QueueEngine, queue_id: str
+) -> None:
+    """The join script counts its quota first and, past it, refuses even a
+    re-join, leaving the line, the records and the stream as they were."""
+    await engine.configure(queue_id, room())
+    client, k = raw(engine), engine.keys(queue_id)
+    quota = Quota(f"{engine.prefix}:rl:{{{queue_id}}}:ip", 2, 60)
+    first = await engine.join(queue_id, visitor_key="a", quota=quota)
+    again = await engine.join(queue_id, visitor_key="a", quota=quota)
+    assert again.session == first.session
+    before = (await line_of(engine, queue_id), await client.xlen(k.ev))
+
+    for key in ("a", "b"):
+        with pytest.raises(errors.OverLimit):
+            await engine.join(queue_id, visitor_key=key, quota=quota)
+
+    assert (await line_of(engine, queue_id), await client.xlen(k.ev)) == before
+    assert await client.hlen(k.rec) == 1
+    assert await client.get(quota.key) == "4"
+    assert 55 <= await client.ttl(quota.key) <= 60
+
+
+async def test_a_quota_window_starts_at_its_first_count(
+    engine: QueueEngine, queue_id: str
+) -> None:
+    """The first count sets the window's expiry and later ones keep it, so
+    a window that ran out lets the next join through."""
+    await engine.configure(queue_id, room())
+    client = raw(engine)
+    quota = Quota(f"{engine.prefix}:rl:{{{queue_id}}}:ip", 1, 60)
+    await engine.join(queue_id, visitor_key="a", quota=quota)
+    await client.expire(quota.key, 1)  # the window nearly over
+    with pytest.raises(errors.OverLimit):
+        await engine.join(queue_id, visitor_key="b", quota=quota)
+    assert await client.pttl(quota.key) <= 1000
+
+    await client.delete(quota.key)  # the window ran out
+    await engine.join(queue_id, visitor_key="b", quota=quota)
+    assert await client.get(quota.key) == "1"
+    assert await client.ttl(quota.key) > 50
+
+
+async def test_a_status_past_its_quota_is_neither_read_nor_touched(
+    engine: QueueEngine, queue_id: str, clock: Clock
+) -> None:
+    """A poll past its quota is refused before it reads or records a sign
+    of life; within it, the poll reads and touches as usual."""
+    await engine.configure(queue_id, room())
+    sid = (await engine.join(queue_id, visitor_key="a")).session.session_id
+    client, k = raw(engine), engine.keys(queue_id)
+    quota = Quota(f"{engine.prefix}:rl:{{{queue_id}}}:{sid}", 1, 60)
+    joined = await client.hget(k.rec, sid)
+    clock.advance(5)
+    view = await engine.status(queue_id, sid, touch=True, quota=quota)
+    assert view.position == 1
+    touched = await client.hget(k.rec, sid)
+    assert touched != joined
+
+    clock.advance(5)
+    with pytest.raises(errors.OverLimit):
+        await engine.status(queue_id, sid, touch=True, quota=quota)
+    assert await client.hget(k.rec, sid) == touched

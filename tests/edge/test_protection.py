@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,8 +12,10 @@ import pytest_asyncio
 from limits import parse
 from redis.asyncio import Redis
 
+from core.engine import QueueEngine
+from core.errors import OverLimit
+from core.model import QueueConfig
 from deploy._utils import free_port
-from edge import pipelining
 from edge.errors import ApiError
 from edge.pow import leading_zero_bits, solution_digest, solve
 from edge.ratelimit import Limits
@@ -37,33 +40,43 @@ async def strict_url(redis_url: str, key_prefix: str) -> AsyncIterator[str]:
 
 
 async def test_joins_past_the_ip_limit_get_429(
-    strict_url: str, make_queue: MakeQueue
+    strict_url: str, make_queue: MakeQueue, engine: QueueEngine
 ) -> None:
-    """The fourth join in a minute from one IP is refused with Retry-After."""
-    queue_id = await make_queue()
+    """The fourth join in a minute from one IP to one queue is refused with
+    Retry-After, and puts nobody in the line; another queue counts apart."""
+    queue_id, other = await make_queue(), await make_queue()
+    path = f"/v1/queues/{queue_id}/sessions"
     async with httpx.AsyncClient(base_url=strict_url) as client:
         answers = [
-            await client.post(f"/v1/queues/{queue_id}/sessions", json={})
-            for _ in range(4)
+            await client.post(path, json={"client_id": f"visitor-{n:08d}"})
+            for n in range(4)
         ]
+        elsewhere = await client.post(f"/v1/queues/{other}/sessions", json={})
 
-    assert [a.status_code for a in answers[:3]] in ([201, 200, 200],)
+    assert [a.status_code for a in answers[:3]] == [201, 201, 201]
     assert answers[3].status_code == 429
     assert answers[3].json()["error"]["code"] == "rate_limited"
     assert 1 <= int(answers[3].headers["retry-after"]) <= 60
+    assert (await engine.counters(queue_id)).waiting == 3
+    assert elsewhere.status_code == 201
 
 
 async def test_polls_past_the_session_limit_get_429(
     strict_url: str, http: httpx.AsyncClient, make_queue: MakeQueue
 ) -> None:
-    """A session polling too often is slowed down, whatever its IP."""
+    """A session polling too often is slowed down, whatever its IP; its
+    polls and its other requests share one count."""
     queue_id = await make_queue()
     sid, auth = await join(http, queue_id)  # on the lenient edge
     url = f"/v1/queues/{queue_id}/sessions/{sid}"
     async with httpx.AsyncClient(base_url=strict_url) as client:
-        codes = [(await client.get(url, headers=auth)).status_code for _ in range(4)]
+        codes = [(await client.get(url, headers=auth)).status_code for _ in range(2)]
+        beat = await client.post(f"{url}/heartbeat", headers=auth)
+        refused = await client.get(url, headers=auth)
 
-    assert codes == [200, 200, 200, 429]
+    assert (codes, beat.status_code, refused.status_code) == ([200, 200], 200, 429)
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
 
 
 async def test_a_known_refusal_is_answered_without_redis(
@@ -76,13 +89,15 @@ async def test_a_known_refusal_is_answered_without_redis(
         redis_client, redis_url, prefix=prefix, per_ip="0", per_session="2/minute"
     )
     for _ in range(2):
-        await limits.check_session("s1")
+        await limits.check_session("q1", "s1")
     with pytest.raises(ApiError) as refused:
-        await limits.check_session("s1")
+        await limits.check_session("q1", "s1")
     for _ in range(5):
         with pytest.raises(ApiError):
-            await limits.check_session("s1")
-    await limits.check_session("s2")
+            await limits.check_session("q1", "s1")
+    with pytest.raises(ApiError):  # the status quota knows it too
+        limits.session_quota("q1", "s1")
+    await limits.check_session("q1", "s2")
 
     counted = [key async for key in redis_client.scan_iter(match=f"{prefix}:rl*")]
     values = {key: int(await redis_client.get(key)) for key in counted}
@@ -91,40 +106,39 @@ async def test_a_known_refusal_is_answered_without_redis(
     assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
 
 
-async def test_a_poll_is_counted_alongside_its_read_in_the_librarys_own_window(
-    redis_url: str, key_prefix: str
+async def test_a_quota_counts_in_the_librarys_own_window(
+    redis_client: Redis, redis_url: str, key_prefix: str
 ) -> None:
-    """The count sent with a read is the one the library keeps (its window
-    stats see each), counted once even when Redis forgot the script, and
-    refuses past the limit with the read still done."""
+    """What the join and status scripts count is the library's own count:
+    its window stats see each one, its hit refuses past the limit, and a
+    script past the quota gives the library's 429, remembered after."""
     prefix = f"{key_prefix}.rl{secrets.token_hex(3)}"
-    client = pipelining.connect(redis_url)
+    engine = QueueEngine(redis_client, secret=b"q" * 32, prefix=prefix)
     limits = Limits(
-        client, redis_url, prefix=prefix, per_ip="0", per_session="3/minute"
+        redis_client, redis_url, prefix=prefix, per_ip="0", per_session="3/minute"
     )
-    reads: list[str] = []
+    queue_id = "q" + secrets.token_hex(4)
+    await engine.configure(queue_id, QueueConfig(tenant_id="t", mode="waiting_room"))
+    sid = (await engine.join(queue_id, visitor_key="v")).session.session_id
+    item, scope = parse("3/minute"), f"session:{{{queue_id}}}"
 
-    async def read() -> str:
-        reads.append("read")
-        return "view"
+    for _ in range(2):
+        await engine.status(queue_id, sid, quota=limits.session_quota(queue_id, sid))
+    stats = await limits._limiter.get_window_stats(item, scope, sid)
+    assert stats.remaining == 1
+    assert 50 <= stats.reset_time - time.time() <= 60
 
-    try:
-        assert await limits.check_session_during("s1", read) == "view"
-        await client.script_flush()
-        assert await limits.check_session_during("s1", read) == "view"
-        stats = await limits._limiter.get_window_stats(
-            parse("3/minute"), "session", "s1"
-        )
-        assert stats.remaining == 1
-        await limits.check_session_during("s1", read)
-        with pytest.raises(ApiError) as refused:
-            await limits.check_session_during("s1", read)
-        with pytest.raises(ApiError):  # known now: refused before any read
-            await limits.check_session_during("s1", read)
-    finally:
-        await client.aclose()
-    assert refused.value.status == 429
-    assert len(reads) == 4
+    await limits.check_session(queue_id, sid)  # the third, through the library
+    quota = limits.session_quota(queue_id, sid)
+    assert quota is not None
+    with pytest.raises(OverLimit):
+        await engine.status(queue_id, sid, quota=quota)
+    assert not await limits._limiter.hit(item, scope, sid)
+    refused = await limits.refusal(quota)
+    assert refused.status == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    with pytest.raises(ApiError):  # known now: refused before Redis
+        limits.session_quota(queue_id, sid)
 
 
 async def pow_queue(make_queue: MakeQueue) -> str:

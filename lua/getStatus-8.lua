@@ -8,18 +8,30 @@ KEYS[4] pre    pre-queue
 KEYS[5] rec    session records hash
 KEYS[6] ctr    counters sorted set
 KEYS[7] ev     event stream (written only when the pre-queue draw is due)
+KEYS[8] quota  the rate-limit counter this read counts against, in the
+               queue's slot (see includes/quota.lua), or any key of the
+               queue when ARGV[4] is ''
 ARGV[1] now    ms
 ARGV[2] sid    session id
 ARGV[3] touch  '1' to record a heartbeat
+ARGV[4] limit  the most reads the quota allows, or '' for no quota
+ARGV[5] window the quota's window, seconds
 
 Returns {0, sid, view...} (see includes/view.lua), or {code}:
-E_QUEUE_NOT_FOUND, E_SESSION_NOT_FOUND.
+E_QUEUE_NOT_FOUND, E_SESSION_NOT_FOUND, E_OVER_LIMIT (past the quota: not
+read, not touched).
 ]]
 local cfgKey, statsKey, waitKey, preKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local recKey, ctrKey, evKey = KEYS[5], KEYS[6], KEYS[7]
 local now, sid, touch = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
 
 --- @include "codes"
+--- @include "quota"
+
+if overQuota(KEYS[8], ARGV[4], ARGV[5]) then
+  return {E_OVER_LIMIT}
+end
+
 --- @include "hash"
 --- @include "record"
 --- @include "shuffle"

@@ -11,6 +11,9 @@ KEYS[5] rec    session records hash
 KEYS[6] meta   session metadata hash (JSON per session, only when given)
 KEYS[7] ctr    counters sorted set (counter name by last activity ms)
 KEYS[8] ev     event stream, also the notice channel name
+KEYS[9] quota  the rate-limit counter this join counts against, in the
+               queue's slot (see includes/quota.lua), or any key of the
+               queue when ARGV[7] is ''
 ARGV[1] now    ms
 ARGV[2] sid    session id
 ARGV[3] prio   priority level
@@ -18,11 +21,14 @@ ARGV[4] meta   metadata JSON, or '' for none
 ARGV[5] from   'queue:sid' when transferred in from another queue, else ''
 ARGV[6] clamp  '1' to lower an unknown priority to the top level instead
                of refusing it (transfers)
+ARGV[7] limit  the most joins the quota allows, or '' for no quota
+ARGV[8] window the quota's window, seconds
 
 Returns {1, sid, view...} for a new session, {0, sid, view...} for the
 existing one (view: see includes/view.lua), or {code}:
 E_QUEUE_NOT_FOUND, E_QUEUE_CLOSED, E_JOINS_PAUSED, E_NOT_OPEN_YET,
-E_QUEUE_FULL, E_UNKNOWN_PRIORITY.
+E_QUEUE_FULL, E_UNKNOWN_PRIORITY, E_OVER_LIMIT (past the quota: nothing
+but the count changed, not even an idempotent re-join is answered).
 ]]
 local cfgKey, statsKey, waitKey, preKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local recKey, metaKey, ctrKey, evKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
@@ -30,6 +36,12 @@ local now, sid, prio = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local meta, from, clamp = ARGV[4], ARGV[5], ARGV[6] == '1'
 
 --- @include "codes"
+--- @include "quota"
+
+if overQuota(KEYS[9], ARGV[7], ARGV[8]) then
+  return {E_OVER_LIMIT}
+end
+
 --- @include "hash"
 --- @include "record"
 --- @include "score"
