@@ -9,11 +9,12 @@ can derive a session id from a visitor key without the secret.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
+from functools import lru_cache
 
 from core.errors import InvalidInput
 
@@ -53,6 +54,26 @@ def session_id(secret: bytes, queue_id: str, visitor_key: str) -> str:
     """The session id of ``visitor_key`` in ``queue_id``."""
     if not isinstance(visitor_key, str) or not 0 < len(visitor_key) <= 256:
         raise InvalidInput("visitor key must be 1-256 characters", "visitor_key")
-    message = f"{queue_id}\x00{visitor_key}".encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:9]).decode()
+    mac = keyed(secret)
+    mac.update(f"{queue_id}\x00{visitor_key}".encode())
+    return urlsafe(mac.digest()[:9])
+
+
+def keyed(secret: bytes) -> hmac.HMAC:
+    """A fresh HMAC-SHA256 under ``secret``: a copy of one keyed once, which
+    spares each hash the key schedule (a fifth of its cost)."""
+    return _keyed(secret).copy()
+
+
+@lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def urlsafe(data: bytes) -> str:
+    """``data`` in unpadded URL-safe base64."""
+    encoded = binascii.b2a_base64(data, newline=False).translate(_URLSAFE)
+    return encoded.rstrip(b"=").decode()

@@ -7,18 +7,18 @@ opens a session of queue B. Checks compare in constant time.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
+
+from core.ids import keyed, urlsafe
 
 _LABEL = b"vq session token\x00"
 
 
 def session_token(secret: bytes, queue_id: str, session_id: str) -> str:
     """The token of ``session_id`` in ``queue_id`` (43 URL-safe characters)."""
-    message = _LABEL + f"{queue_id}\x00{session_id}".encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    mac = keyed(secret)
+    mac.update(_LABEL + f"{queue_id}\x00{session_id}".encode())
+    return urlsafe(mac.digest())
 
 
 def check_session_token(
