@@ -214,6 +214,9 @@ class EmbeddedRedis(_ChildServer):
             f'dir "{self.data_dir}"',
             f"appendonly {'yes' if self.appendonly else 'no'}",
             "appendfsync everysec",
+            # With the AOF as the record, RDB snapshots would only fork and
+            # dump the whole dataset again each minute of a busy queue.
+            *(['save ""'] if self.appendonly else []),
             "daemonize no",
             f'logfile "{self.log_path}"',
         ]

@@ -43,7 +43,8 @@ def test_redis_answers(embedded_redis_factory: Factory) -> None:
 
 
 def test_redis_data_survives_restart(embedded_redis_factory: Factory) -> None:
-    """A key written before stop() is read back after start() (AOF)."""
+    """A key written before stop() is read back after start(), from the AOF
+    alone (no RDB snapshots on top)."""
     server = embedded_redis_factory()
     server.start()
     with redis.Redis.from_url(server.url) as client:
@@ -54,6 +55,7 @@ def test_redis_data_survives_restart(embedded_redis_factory: Factory) -> None:
 
     with redis.Redis.from_url(server.url) as client:
         assert client.get("vq:test:kept") == b"yes"
+        assert client.config_get("save") == {"save": ""}  # the AOF alone
     assert (server.data_dir / "appendonly.aof").stat().st_size > 0
 
 
@@ -64,6 +66,7 @@ def test_redis_appendonly_can_be_off(embedded_redis_factory: Factory) -> None:
 
     with redis.Redis.from_url(server.url) as client:
         assert client.config_get("appendonly") == {"appendonly": "no"}
+        assert client.config_get("save")["save"] != ""  # snapshots instead
 
 
 def test_redis_stop_ends_the_process(embedded_redis_factory: Factory) -> None:
