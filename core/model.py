@@ -66,7 +66,7 @@ class QueueConfig(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     priority_levels: Levels = 1
     prequeue_start: datetime | None = None
     event_start: datetime | None = None
-    heartbeat_grace_s: Seconds = 0  # 0 = presence not required
+    heartbeat_grace_s: Seconds = 0  # 0 = presence not required; +5 s of poll lag
     joins_paused: bool = False
     ticket_prefix: TicketPrefix = "A"
     service_time_s: Annotated[int, Meta(ge=1, le=86400)] = 300

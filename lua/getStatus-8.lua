@@ -1,5 +1,6 @@
 --[[ getStatus: a session's state, position and estimate. With touch = '1'
-the call also counts as a heartbeat (a visitor polling is present).
+the call also counts as a heartbeat (a visitor polling is present),
+recorded when the last sign of life is SEEN_STEP_MS old (includes/record).
 
 KEYS[1] cfg    queue configuration hash
 KEYS[2] stats  queue counters hash
@@ -52,7 +53,7 @@ local r = decodeRecord(redis.call('HGET', recKey, sid))
 if r == nil then
   return {E_SESSION_NOT_FOUND}
 end
-if touch and isLive(r) then
+if touch and isLive(r) and now - lastSeen(r) >= SEEN_STEP_MS then
   r.seen = now
   redis.call('HSET', recKey, sid, encodeRecord(r))
 end

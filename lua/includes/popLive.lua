@@ -2,13 +2,15 @@
 --- @include "record"
 --- @include "emit"
 -- popLive(k, cfg, now, budget): takes the head of the line, skipping every
--- visitor not seen within the heartbeat grace (grace_s > 0): those are
--- marked expired and consume no admission. k holds the keys stats, wait,
+-- visitor not seen within the heartbeat grace (grace_s > 0, plus the lag
+-- SEEN_STEP_MS of a poll's sign of life): those are marked expired and
+-- consume no admission. k holds the keys stats, wait,
 -- rec, ev. At most `budget` members are looked at.
 -- Returns sid, record, wait score, expired count; sid is nil when the line
 -- is empty or the budget is spent.
 local function popLive(k, cfg, now, budget)
   local graceMs = num(cfg, 'grace_s', 0) * 1000
+  local allowedMs = graceMs + SEEN_STEP_MS
   local expired = 0
   while budget > 0 do
     local head = redis.call('ZPOPMIN', k.wait)
@@ -18,7 +20,7 @@ local function popLive(k, cfg, now, budget)
     budget = budget - 1
     local sid, score = head[1], tonumber(head[2])
     local r = decodeRecord(redis.call('HGET', k.rec, sid))
-    if graceMs > 0 and now - lastSeen(r) > graceMs then
+    if graceMs > 0 and now - lastSeen(r) > allowedMs then
       r.state, r.at = 'e', now
       redis.call('HSET', k.rec, sid, encodeRecord(r))
       emit(k.ev, now, 'expired', sid, {'reason', 'heartbeat'})

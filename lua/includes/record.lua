@@ -47,6 +47,11 @@ local function isLive(r)
   return r.state == 'w' or r.state == 'p' or r.state == 'a'
 end
 
+-- A status poll records a sign of life only once the last one is this old
+-- (each write is a record rewrite, and a line in the append-only file), so
+-- lastSeen() may lag by up to this much; the heartbeat grace allows for it.
+local SEEN_STEP_MS = 5000
+
 -- lastSeen(r): the last time the visitor showed signs of life, ms.
 local function lastSeen(r)
   local seen = tonumber(r.seen)

@@ -67,7 +67,7 @@ async def test_release_events_carry_each_admission(
     await engine.heartbeat(
         queue_id, (await engine.join(queue_id, visitor_key="c")).session.session_id
     )
-    clock.advance(5)
+    clock.advance(10)  # a and b unseen 11 s: past the grace and a poll's lag
     await engine.release(queue_id)
 
     kinds = [e["type"] for e in await events(engine, queue_id)]

@@ -137,6 +137,29 @@ async def test_absent_visitors_are_skipped_without_using_an_admission(
     assert (await engine.counters(queue_id)).totals["expired"] == 2
 
 
+async def test_a_poll_records_a_sign_of_life_every_few_seconds(
+    engine: QueueEngine, queue_id: str, clock: Clock
+) -> None:
+    """Polls rewrite the record only once the last sign of life is 5 s old,
+    and the grace allows for that lag at the front of the line."""
+    await engine.configure(queue_id, room(release_rate=60, heartbeat_grace_s=10))
+    sids = await fill(engine, queue_id, 3)
+    await engine.release(queue_id)  # starts the release bucket
+    rec = engine.keys(queue_id).rec
+    records = [await raw(engine).hget(rec, sid) for sid in sids]
+    clock.advance(4.9)
+    await engine.status(queue_id, sids[0], touch=True)
+    assert await raw(engine).hget(rec, sids[0]) == records[0]  # too soon
+    clock.advance(0.1)
+    await engine.status(queue_id, sids[1], touch=True)
+    assert await raw(engine).hget(rec, sids[1]) != records[1]
+    clock.advance(10.05)  # s0 and s2 last recorded 15.05 s ago, s1 10.05 s
+
+    result = await engine.release(queue_id)
+    assert result.admitted == (sids[1],)
+    assert result.expired == 2
+
+
 async def test_paused_queue_releases_nothing_and_saves_no_tokens(
     engine: QueueEngine, queue_id: str, clock: Clock
 ) -> None:
