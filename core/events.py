@@ -8,8 +8,8 @@ created            changes: JSON object of the configuration fields set
 configured         changes: JSON object of the fields that changed
 joined             prio, ticket, score (wait score; empty for a pre-queue
                    entrant, placed later by a queued event), p50, p90
-                   (quoted estimate, -1 unknown), meta (JSON or empty),
-                   from ('queue:sid' for a transfer in, else empty)
+                   (quoted estimate, -1 unknown), meta (JSON, absent when
+                   none), from ('queue:sid' for a transfer in, else absent)
 queued             score: a pre-queue entrant placed in the line by the draw
 prequeue_shuffled  count, seed (revealed), seed_hash
 released           expires (ms): admitted to the protected site

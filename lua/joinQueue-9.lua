@@ -144,9 +144,15 @@ if meta ~= '' then
   redis.call('HSET', metaKey, sid, meta)
 end
 
-emit(evKey, now, 'joined', sid, {
-  'prio', prio, 'ticket', ticket, 'score', score, 'p50', view[5],
-  'p90', view[6], 'meta', meta, 'from', from})
+local extra = {'prio', prio, 'ticket', ticket, 'score', score,
+  'p50', view[5], 'p90', view[6]}
+if meta ~= '' then  -- most joins carry neither: no empty fields stored
+  extra[#extra + 1], extra[#extra + 2] = 'meta', meta
+end
+if from ~= '' then
+  extra[#extra + 1], extra[#extra + 2] = 'from', from
+end
+emit(evKey, now, 'joined', sid, extra)
 -- Joins land at the back and move nobody; a waiting room's surge would
 -- flood subscribers, so only service lines (kiosk displays) hear of them.
 if cfg.mode == 'service' then

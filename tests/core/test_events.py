@@ -43,9 +43,10 @@ async def test_every_state_change_appends_one_event(
         "left",
         "configured",
     ]
-    joined = (await events(engine, queue_id))[1]
+    joined, plain = (await events(engine, queue_id))[1:3]
     assert joined["sid"] == a.session_id and joined["ticket"] == "A-001"
     assert joined["meta"] == '{"x":1}' and joined["score"] != ""
+    assert "meta" not in plain and "from" not in plain  # nothing empty stored
     served = (await events(engine, queue_id))[5]
     assert (served["duration"], served["counter"]) == ("30000", "Desk 1")
     configured = (await events(engine, queue_id))[7]
