@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from core.errors import InvalidInput
 from edge.errors import ApiError
@@ -30,16 +30,22 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes."""
+    """The raw body, refusing more than ``limit`` bytes. Read from the ASGI
+    messages directly: Starlette's stream() is an async generator, whose
+    machinery cost more than the copy for the small bodies we take."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
+    body = b""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        body += message.get("body", b"")
         if len(body) > limit:
             raise _too_large(limit)
-    return bytes(body)
+        if not message.get("more_body", False):
+            return body
 
 
 async def read_json(request: Request, kind: type[T], empty_ok: bool = True) -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -57,6 +59,29 @@ async def test_an_oversized_body_is_413(
 
     assert answer.status_code == 413
     assert error_of(answer)["code"] == "body_too_large"
+
+
+async def test_a_chunked_body_is_read_whole_and_within_the_limit(
+    http: httpx.AsyncClient, make_queue: MakeQueue
+) -> None:
+    """A body sent in chunks without a length is joined up, and refused
+    with 413 once its chunks pass the limit."""
+    queue_id = await make_queue()
+    path = f"/v1/queues/{queue_id}/sessions"
+
+    async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    joined = await http.post(
+        path, content=chunks(b'{"client_id": "', b"chunked-visitor-1", b'"}')
+    )
+    big = await http.post(path, content=chunks(*[b" " * 4096] * 3, b"{}"))
+
+    assert joined.status_code == 201
+    assert "content-length" not in joined.request.headers
+    assert big.status_code == 413
+    assert error_of(big)["code"] == "body_too_large"
 
 
 @pytest.mark.parametrize(
