@@ -41,7 +41,8 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect
-        body += message.get("body", b"")
+        chunk: bytes = message.get("body", b"")
+        body += chunk
         if len(body) > limit:
             raise _too_large(limit)
         if not message.get("more_body", False):

@@ -12,7 +12,9 @@ of their own), so the same client serves every need of the edge.
 Commands are packed by hiredis, as in ``core.store``: packing a script
 call in Python costs more than its share of the round trip. Replies that
 need no conversion (script results, counters) are read straight from the
-hiredis reader, skipping three layers of redis-py coroutines per reply.
+hiredis reader, skipping three layers of redis-py coroutines per reply;
+once the first reply of a batch is in, the others mostly are too, and are
+taken without a coroutine at all.
 """
 
 from __future__ import annotations
@@ -91,7 +93,10 @@ class PipeliningRedis(Redis):
             packed = conn.pack_commands([args for args, _, _ in batch])
             await conn.send_packed_command(packed)
             for args, options, future in batch:
-                _settle(future, await self._reply(conn, args[0], options))
+                reply = self._read_reply(conn, args[0], options)
+                if reply is NOT_ENOUGH_DATA:  # the first, mostly: then the rest
+                    reply = await self._reply(conn, args[0], options)
+                _settle(future, reply)
         except BaseException as exc:  # every caller learns of the failure
             await conn.disconnect()
             _fail(batch, exc)
@@ -100,14 +105,31 @@ class PipeliningRedis(Redis):
         finally:
             await pool.release(conn)
 
-    async def _reply(self, conn: Connection, name: str, options: Any) -> Any:
-        """The parsed reply of one command, or its error reply."""
+    def _read_reply(self, conn: Connection, name: str, options: Any) -> Any:
+        """A plain reply already read from the socket, without a coroutine;
+        NOT_ENOUGH_DATA when it is not there yet or needs redis-py."""
         parser = conn._parser
-        if (
+        if not self._plain(parser, name, options):
+            return NOT_ENOUGH_DATA
+        assert isinstance(parser, _AsyncHiredisParser)
+        reader = parser._reader
+        if reader is None or not parser._connected:
+            return NOT_ENOUGH_DATA  # _reply raises
+        reply = reader.gets()
+        return reply if reply is NOT_ENOUGH_DATA else _checked(reply)
+
+    def _plain(self, parser: Any, name: str, options: Any) -> bool:
+        return (
             not options
             and name.upper() not in self._callbacks
             and isinstance(parser, _AsyncHiredisParser)
-        ):
+        )
+
+    async def _reply(self, conn: Connection, name: str, options: Any) -> Any:
+        """The parsed reply of one command, or its error reply."""
+        parser = conn._parser
+        if self._plain(parser, name, options):
+            assert isinstance(parser, _AsyncHiredisParser)
             return await _plain_reply(parser)
         try:
             return await self.parse_response(conn, name, **options)
@@ -125,6 +147,11 @@ async def _plain_reply(parser: _AsyncHiredisParser) -> Any:
     while reply is NOT_ENOUGH_DATA:
         await parser.read_from_socket()
         reply = reader.gets()
+    return _checked(reply)
+
+
+def _checked(reply: Any) -> Any:
+    """``reply``, or the connection error hiredis put in its place."""
     if isinstance(reply, ConnectionError):
         raise reply
     if isinstance(reply, list) and reply and isinstance(reply[0], ConnectionError):
