@@ -86,9 +86,11 @@ async def test_a_submitted_command_shares_the_batch_of_the_next_one(
     batches: list[list[str]] = []
     send = pipelining.PipeliningRedis._send
 
-    async def recording(self: pipelining.PipeliningRedis, batch: list[Any]) -> None:
+    async def recording(
+        self: pipelining.PipeliningRedis, conn: Any, batch: list[Any], written: bool
+    ) -> None:
         batches.append([args[0] for args, _, _ in batch])
-        await send(self, batch)
+        await send(self, conn, batch, written)
 
     monkeypatch.setattr(pipelining.PipeliningRedis, "_send", recording)
     key = f"{key_prefix}:pipe:submitted"
@@ -97,4 +99,28 @@ async def test_a_submitted_command_shares_the_batch_of_the_next_one(
 
     assert (await counted, read) == (1, "1")
     assert batches == [["INCR", "GET"]]
+    await client.delete(key)
+
+
+async def test_a_full_batch_goes_out_before_the_turn_ends(
+    client: pipelining.PipeliningRedis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every EAGER_BATCH commands make a batch at once, until that many
+    batches are in flight; the rest wait for the turn's end, in one."""
+    monkeypatch.setattr(pipelining, "EAGER_BATCH", 3)
+    monkeypatch.setattr(pipelining, "MAX_EAGER_IN_FLIGHT", 2)
+    await client.ping()  # a connection open, so that batches are written
+    await asyncio.sleep(0)  # and the ping's batch done with
+    key = f"{key_prefix}:pipe:eager"
+
+    first = [client.submit("INCR", key) for _ in range(3)]
+    assert len(client._flushing) == 1  # sent, though the turn goes on
+    rest = [client.submit("INCR", key) for _ in range(8)]
+    assert len(client._flushing) == 2  # the second eager batch, then none
+
+    counts = await asyncio.gather(*first, *rest)
+    assert sorted(counts) == list(range(1, 12))
+    assert len(client._flushing) == 0
     await client.delete(key)
