@@ -36,12 +36,13 @@ MAX_BATCH = 512
 # of the turn: Redis, on another core, starts on it while this process
 # goes on with the turn's other requests. Batches of a whole turn left
 # Redis idle while the edge parsed, then the edge idle while Redis ran
-# them (bench edge, two shared cores: polls and joins 10 to 15% faster).
-EAGER_BATCH = 8
+# them (bench edge, two shared cores: polls and joins 10 to 20% faster;
+# 4 measured a little better than 8, 16 or 32, and 1 or 2 worse).
+EAGER_BATCH = 4
 # Eager batches each hold a connection until their replies are in; past
 # this many in flight, commands wait for the turn's end again (one batch
-# then), so a surge does not open a connection per eight requests.
-MAX_EAGER_IN_FLIGHT = 16
+# then), so a surge does not open a connection per few requests.
+MAX_EAGER_IN_FLIGHT = 32
 
 Pending = tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[Any]]
 
