@@ -269,8 +269,9 @@ class QueueEngine:
         quota: Quota | None = None,
     ) -> SessionView:
         """A session's state, position and estimate; ``touch`` also counts
-        as a heartbeat. A read past its ``quota`` is refused (OverLimit)
-        before it reads or touches anything."""
+        as a heartbeat (recorded at most every 5 s). A read past its
+        ``quota`` is refused (OverLimit) before it reads or touches
+        anything."""
         k = self.keys(queue_id)
         counter, limit, window = _quota_args(k, queue_id, quota)
         reply = await self._run(
